@@ -1,0 +1,40 @@
+# credit_ledger: PGXS build. Tests run through test/check.sh (see README).
+
+MODULE_big = credit_ledger
+OBJS = \
+	src/account.o \
+	src/adjust.o \
+	src/args.o \
+	src/bucket.o \
+	src/credit_ledger.o \
+	src/deduct.o \
+	src/entry.o \
+	src/expiry.o \
+	src/grant.o \
+	src/hold.o \
+	src/idempotency.o \
+	src/money.o \
+	src/operation.o \
+	src/query.o \
+	src/refund.o \
+	src/slices.o \
+	src/triggers.o
+PGFILEDESC = "credit_ledger - prepaid credit ledger"
+
+EXTENSION = credit_ledger
+DATA = sql/credit_ledger--1.0.sql
+
+# pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
+# run by test/check.sh on a temporary preloaded instance
+REGRESS = accounts grants deduct refund adjust idempotency ledger errors security
+REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
+ISOLATION = deduct_race event_race
+ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# test/check.sh reads the suite lists from here: make print-REGRESS
+print-%:
+	@echo $($*)

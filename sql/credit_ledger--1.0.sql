@@ -1,0 +1,518 @@
+\echo Use "CREATE EXTENSION credit_ledger" to load this file. \quit
+
+-- credit_ledger 1.0: the whole schema. Money only moves through the C
+-- functions below; the tables are the extension's own and nobody else's.
+
+---------------------------------------------------------------------------
+-- Tables
+---------------------------------------------------------------------------
+
+-- One row per wallet. balance/reserved/totals are maintained by the money
+-- functions under this row's lock and recomputed by verify().
+CREATE TABLE credit_ledger.account (
+    account_id      bigint PRIMARY KEY,
+    status          text NOT NULL DEFAULT 'active'
+                    CHECK (status IN ('active', 'frozen', 'closed')),
+    credit_limit    bigint NOT NULL DEFAULT 0 CHECK (credit_limit >= 0),
+    balance         bigint NOT NULL DEFAULT 0,
+    reserved        bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    debt            bigint NOT NULL DEFAULT 0 CHECK (debt >= 0),
+    total_granted   bigint NOT NULL DEFAULT 0,
+    total_consumed  bigint NOT NULL DEFAULT 0,
+    total_expired   bigint NOT NULL DEFAULT 0,
+    total_refunded  bigint NOT NULL DEFAULT 0,
+    next_expiry_at  timestamptz,
+    metadata        jsonb,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- the overspend guarantee, enforced by the database itself as well
+    CONSTRAINT account_within_credit_limit
+        CHECK (balance OPERATOR(pg_catalog.-) reserved
+               OPERATOR(pg_catalog.>=) OPERATOR(pg_catalog.-) credit_limit)
+) WITH (fillfactor = 80);
+
+COMMENT ON TABLE credit_ledger.account IS
+    'credit_ledger: one row per account (wallet); written only by the credit_ledger functions';
+COMMENT ON COLUMN credit_ledger.account.account_id IS 'the application''s id for the account, usually its user id';
+COMMENT ON COLUMN credit_ledger.account.status IS 'active, frozen (no money out) or closed (nothing moves)';
+COMMENT ON COLUMN credit_ledger.account.credit_limit IS 'how far available may go below zero (0 = plain prepaid wallet)';
+COMMENT ON COLUMN credit_ledger.account.balance IS 'credits posted: live bucket credits plus held slices, minus debt (expiries not yet applied may be pending; read credit_ledger.accounts for the exact figure)';
+COMMENT ON COLUMN credit_ledger.account.reserved IS 'credits held by pending holds';
+COMMENT ON COLUMN credit_ledger.account.debt IS 'credits spent beyond the buckets through the credit limit; new credits repay it first';
+COMMENT ON COLUMN credit_ledger.account.total_granted IS 'all credits that entered through grants, rewards and positive adjustments';
+COMMENT ON COLUMN credit_ledger.account.total_consumed IS 'all credits consumed by deducts, confirms, charges and negative adjustments';
+COMMENT ON COLUMN credit_ledger.account.total_expired IS 'all credits that lapsed when their bucket expired';
+COMMENT ON COLUMN credit_ledger.account.total_refunded IS 'all credits returned by refunds';
+COMMENT ON COLUMN credit_ledger.account.next_expiry_at IS 'never later than the earliest pending expiry of a bucket or hold: the functions expire what is due when this time has passed';
+COMMENT ON COLUMN credit_ledger.account.metadata IS 'free-form application data given to open_account';
+COMMENT ON COLUMN credit_ledger.account.created_at IS 'when the account was opened';
+
+-- A bucket of credits: every credit that enters an account lives in one.
+CREATE TABLE credit_ledger.bucket (
+    account_id  bigint NOT NULL,
+    bucket_id   bigserial,
+    source      text NOT NULL,
+    granted     bigint NOT NULL CHECK (granted > 0),
+    remaining   bigint NOT NULL CHECK (remaining >= 0),
+    -- remaining > 0, kept apart so that changing remaining stays a HOT update
+    live        boolean NOT NULL,
+    priority    integer NOT NULL,
+    expires_at  timestamptz,
+    entry_id    bigint NOT NULL,
+    created_at  timestamptz NOT NULL,
+    PRIMARY KEY (account_id, bucket_id),
+    CONSTRAINT bucket_live_means_remaining
+        CHECK (live OPERATOR(pg_catalog.=) (remaining OPERATOR(pg_catalog.>) 0))
+) WITH (fillfactor = 80);
+
+-- burn-down order: lower priority, earliest expiry (none last), oldest
+CREATE INDEX bucket_burn_down ON credit_ledger.bucket
+    (account_id, priority, expires_at, bucket_id) WHERE live;
+CREATE INDEX bucket_expiry ON credit_ledger.bucket (expires_at)
+    WHERE live AND expires_at IS NOT NULL;
+
+COMMENT ON TABLE credit_ledger.bucket IS
+    'credit_ledger: grant buckets; money out consumes them in burn-down order (priority, expires_at, age)';
+COMMENT ON COLUMN credit_ledger.bucket.source IS 'where the credits came from: recharge, reward, gift, adjust, refund...';
+COMMENT ON COLUMN credit_ledger.bucket.granted IS 'credits the bucket was created with';
+COMMENT ON COLUMN credit_ledger.bucket.remaining IS 'credits still free to spend (held slices are not counted here)';
+COMMENT ON COLUMN credit_ledger.bucket.live IS 'remaining > 0; drives the burn-down index';
+COMMENT ON COLUMN credit_ledger.bucket.priority IS 'lower is spent first';
+COMMENT ON COLUMN credit_ledger.bucket.expires_at IS 'when the unspent credits lapse (NULL = never)';
+COMMENT ON COLUMN credit_ledger.bucket.entry_id IS 'the ledger entry that created the bucket';
+
+-- A reservation against an account, settled once by confirm or cancel, or
+-- expired. The slices say which buckets the held credits were drawn from.
+CREATE TABLE credit_ledger.hold (
+    account_id        bigint NOT NULL,
+    hold_id           bigserial,
+    state             text NOT NULL DEFAULT 'pending'
+                      CHECK (state IN ('pending', 'confirmed', 'cancelled', 'expired')),
+    amount            bigint NOT NULL CHECK (amount > 0),
+    slice_bucket_ids  bigint[] NOT NULL,
+    slice_amounts     bigint[] NOT NULL,
+    event_id          text NOT NULL,
+    source            text NOT NULL,
+    description       text,
+    metadata          jsonb,
+    created_at        timestamptz NOT NULL,
+    expires_at        timestamptz NOT NULL,
+    settled_amount    bigint,
+    resolved_at       timestamptz,
+    result_entry_id   bigint,
+    PRIMARY KEY (account_id, hold_id)
+);
+
+CREATE INDEX hold_pending_expiry ON credit_ledger.hold (expires_at)
+    WHERE state OPERATOR(pg_catalog.=) 'pending';
+
+COMMENT ON TABLE credit_ledger.hold IS
+    'credit_ledger: holds (reservations) made by reserve and settled by confirm, cancel or expiry';
+COMMENT ON COLUMN credit_ledger.hold.state IS 'pending, confirmed, cancelled or expired; only pending ever changes';
+COMMENT ON COLUMN credit_ledger.hold.amount IS 'credits held';
+COMMENT ON COLUMN credit_ledger.hold.slice_bucket_ids IS 'buckets the held credits were drawn from, in burn-down order';
+COMMENT ON COLUMN credit_ledger.hold.slice_amounts IS 'credits drawn from each bucket of slice_bucket_ids; the rest of amount is drawn on credit';
+COMMENT ON COLUMN credit_ledger.hold.event_id IS 'the reserve call''s idempotency key';
+COMMENT ON COLUMN credit_ledger.hold.expires_at IS 'after this the hold is expired: it no longer counts and cannot be settled';
+COMMENT ON COLUMN credit_ledger.hold.settled_amount IS 'credits consumed by confirm';
+COMMENT ON COLUMN credit_ledger.hold.resolved_at IS 'when the hold left pending';
+COMMENT ON COLUMN credit_ledger.hold.result_entry_id IS 'the confirm, cancel or expire_hold entry that settled the hold';
+
+-- The ledger: one row per change of an account, append-only.
+CREATE TABLE credit_ledger.entry (
+    account_id        bigint NOT NULL,
+    entry_id          bigserial,
+    kind              text NOT NULL CHECK (kind IN ('grant', 'deduct', 'reserve', 'confirm',
+                      'cancel', 'expire_hold', 'expire_grant', 'refund', 'adjust', 'reward')),
+    amount            bigint NOT NULL,
+    reserved_delta    bigint NOT NULL,
+    balance_after     bigint NOT NULL,
+    reserved_after    bigint NOT NULL,
+    event_id          text,
+    hold_id           bigint,
+    source            text,
+    description       text,
+    metadata          jsonb,
+    price_rule_id     bigint,
+    input_tokens      bigint,
+    output_tokens     bigint,
+    cached_tokens     bigint,
+    reasoning_tokens  bigint,
+    bucket_ids        bigint[],
+    bucket_amounts    bigint[],
+    ref_entry_id      bigint,
+    request           text,
+    created_at        timestamptz NOT NULL,
+    PRIMARY KEY (account_id, entry_id)
+);
+
+CREATE UNIQUE INDEX entry_event ON credit_ledger.entry (account_id, event_id)
+    WHERE event_id IS NOT NULL;
+CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
+    WHERE kind IN ('deduct', 'confirm');
+CREATE INDEX entry_ref ON credit_ledger.entry (account_id, ref_entry_id)
+    WHERE ref_entry_id IS NOT NULL;
+
+COMMENT ON TABLE credit_ledger.entry IS
+    'credit_ledger: the append-only ledger, one row per change of an account (read it through credit_ledger.entries)';
+COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust or reward';
+COMMENT ON COLUMN credit_ledger.entry.amount IS 'signed change of the account''s balance';
+COMMENT ON COLUMN credit_ledger.entry.reserved_delta IS 'signed change of the account''s reserved credits';
+COMMENT ON COLUMN credit_ledger.entry.balance_after IS 'the account''s balance right after this entry';
+COMMENT ON COLUMN credit_ledger.entry.reserved_after IS 'the account''s reserved credits right after this entry';
+COMMENT ON COLUMN credit_ledger.entry.event_id IS 'the caller''s idempotency key (unique per account); NULL for entries the ledger wrote itself';
+COMMENT ON COLUMN credit_ledger.entry.hold_id IS 'the hold this entry reserved, settled or expired';
+COMMENT ON COLUMN credit_ledger.entry.price_rule_id IS 'the price rule a charge was priced with';
+COMMENT ON COLUMN credit_ledger.entry.bucket_ids IS 'buckets this entry drew from or credited, in order';
+COMMENT ON COLUMN credit_ledger.entry.bucket_amounts IS 'credits drawn from or credited to each bucket of bucket_ids; a consumption beyond them was drawn on credit';
+COMMENT ON COLUMN credit_ledger.entry.ref_entry_id IS 'for a refund: the charge it refunds; for an expire_grant written by a call: that call''s entry';
+COMMENT ON COLUMN credit_ledger.entry.request IS 'the arguments of the call that wrote the entry, compared when its event_id is used again';
+
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.account', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.bucket', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.bucket_bucket_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.hold', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.hold_hold_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.entry', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.entry_entry_id_seq', '');
+
+-- Entries are append-only: history is never rewritten.
+CREATE FUNCTION credit_ledger.refuse_entry_change() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_refuse_entry_change';
+COMMENT ON FUNCTION credit_ledger.refuse_entry_change() IS
+    'trigger: refuses UPDATE, DELETE and TRUNCATE on the ledger (SQLSTATE 55000)';
+CREATE TRIGGER entry_append_only BEFORE UPDATE OR DELETE ON credit_ledger.entry
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.refuse_entry_change();
+CREATE TRIGGER entry_no_truncate BEFORE TRUNCATE ON credit_ledger.entry
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_ledger.refuse_entry_change();
+
+---------------------------------------------------------------------------
+-- Result type
+---------------------------------------------------------------------------
+
+CREATE TYPE credit_ledger.op_result AS (
+    entry_id    bigint,
+    hold_id     bigint,
+    account_id  bigint,
+    amount      bigint,
+    balance     bigint,
+    reserved    bigint,
+    available   bigint,
+    replayed    boolean
+);
+COMMENT ON TYPE credit_ledger.op_result IS
+    'result of every money-moving function: the entry written, the amount moved and the account''s figures after the call; replayed = true when an earlier identical call''s result is returned';
+
+---------------------------------------------------------------------------
+-- Accounts
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.open_account(account_id bigint, credit_limit bigint DEFAULT 0,
+                                           metadata jsonb DEFAULT NULL)
+    RETURNS void
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_open_account';
+COMMENT ON FUNCTION credit_ledger.open_account(bigint, bigint, jsonb) IS
+    'opens an account (idempotent: an existing account is left as it is)';
+
+CREATE FUNCTION credit_ledger.set_status(account_id bigint, status text, reason text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_set_status';
+COMMENT ON FUNCTION credit_ledger.set_status(bigint, text, text) IS
+    'sets an account active, frozen (no money out) or closed (nothing moves)';
+
+CREATE FUNCTION credit_ledger.set_credit_limit(account_id bigint, credit_limit bigint)
+    RETURNS void
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_set_credit_limit';
+COMMENT ON FUNCTION credit_ledger.set_credit_limit(bigint, bigint) IS
+    'sets how far available may go below zero; refused (LD001) if the account already uses more';
+
+---------------------------------------------------------------------------
+-- Money in and out
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.grant_credits(account_id bigint, amount bigint, event_id text,
+                                            source text DEFAULT 'recharge',
+                                            expires_at timestamptz DEFAULT NULL,
+                                            priority integer DEFAULT 0,
+                                            description text DEFAULT NULL,
+                                            metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_grant_credits';
+COMMENT ON FUNCTION credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb) IS
+    'adds a bucket of credits (opening the account if needed); debt is repaid first';
+
+CREATE FUNCTION credit_ledger.deduct(account_id bigint, amount bigint, event_id text,
+                                     source text DEFAULT 'usage',
+                                     description text DEFAULT NULL,
+                                     metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_deduct';
+COMMENT ON FUNCTION credit_ledger.deduct(bigint, bigint, text, text, text, jsonb) IS
+    'consumes credits in burn-down order; LD001 if available would fall below -credit_limit';
+
+CREATE FUNCTION credit_ledger.refund(account_id bigint, event_id text, original_event_id text,
+                                     amount bigint DEFAULT NULL,
+                                     description text DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_refund';
+COMMENT ON FUNCTION credit_ledger.refund(bigint, text, text, bigint, text) IS
+    'returns credits of an earlier charge to the buckets they came from (NULL amount = all not yet refunded)';
+
+CREATE FUNCTION credit_ledger.adjust(account_id bigint, delta bigint, event_id text, reason text)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_adjust';
+COMMENT ON FUNCTION credit_ledger.adjust(bigint, bigint, text, text) IS
+    'operator correction of either sign; a negative delta obeys the credit limit';
+
+---------------------------------------------------------------------------
+-- Reading
+---------------------------------------------------------------------------
+
+-- Exact figures: expiries that are due but not yet written are applied on
+-- the fly, so a read never counts an expired bucket or hold.
+CREATE VIEW credit_ledger.accounts AS
+SELECT a.account_id,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed AS balance,
+       a.reserved OPERATOR(pg_catalog.-) d.held AS reserved,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed
+           OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) d.held) AS available,
+       a.credit_limit,
+       a.status,
+       a.total_granted,
+       a.total_consumed,
+       a.total_expired OPERATOR(pg_catalog.+) d.lapsed AS total_expired,
+       a.total_refunded,
+       n.next_expiry_at,
+       n.next_expiry_amount,
+       a.metadata,
+       a.created_at
+FROM credit_ledger.account a
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+           THEN (SELECT COALESCE(pg_catalog.sum(b.remaining), 0)::bigint
+                 FROM credit_ledger.bucket b
+                 WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+              OPERATOR(pg_catalog.+)
+                (SELECT COALESCE(pg_catalog.sum(s.amount), 0)::bigint
+                 FROM credit_ledger.hold h
+                 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.slice_bucket_ids), pg_catalog.unnest(h.slice_amounts))
+                      AS s(bucket_id, amount)
+                 JOIN credit_ledger.bucket b
+                   ON b.account_id OPERATOR(pg_catalog.=) h.account_id
+                  AND b.bucket_id OPERATOR(pg_catalog.=) s.bucket_id
+                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
+                   AND h.state OPERATOR(pg_catalog.=) 'pending'
+                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+           ELSE 0 END AS lapsed,
+           CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+           THEN (SELECT COALESCE(pg_catalog.sum(h.amount), 0)::bigint
+                 FROM credit_ledger.hold h
+                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
+                   AND h.state OPERATOR(pg_catalog.=) 'pending'
+                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+           ELSE 0 END AS held
+) d
+CROSS JOIN LATERAL (
+    SELECT pg_catalog.min(b.expires_at) AS next_expiry_at,
+           (pg_catalog.sum(b.remaining) FILTER (WHERE b.expires_at OPERATOR(pg_catalog.=)
+               (SELECT pg_catalog.min(b2.expires_at) FROM credit_ledger.bucket b2
+                WHERE b2.account_id OPERATOR(pg_catalog.=) a.account_id AND b2.live
+                  AND b2.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp())))::bigint
+               AS next_expiry_amount
+    FROM credit_ledger.bucket b
+    WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+      AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+) n;
+
+COMMENT ON VIEW credit_ledger.accounts IS
+    'one row per account with exact figures (due expiries applied), the columns of balance()';
+COMMENT ON COLUMN credit_ledger.accounts.available IS 'balance - reserved; never below -credit_limit';
+COMMENT ON COLUMN credit_ledger.accounts.next_expiry_at IS 'when the next bucket of unspent credits expires';
+COMMENT ON COLUMN credit_ledger.accounts.next_expiry_amount IS 'how many credits expire at next_expiry_at';
+
+CREATE VIEW credit_ledger.entries AS
+SELECT entry_id, account_id, kind, amount, reserved_delta, balance_after, reserved_after,
+       event_id, hold_id, source, description, metadata, price_rule_id,
+       input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+       bucket_ids, bucket_amounts, ref_entry_id, created_at
+FROM credit_ledger.entry;
+COMMENT ON VIEW credit_ledger.entries IS
+    'the ledger: one row per change of an account, append-only';
+COMMENT ON COLUMN credit_ledger.entries.amount IS 'signed change of the account''s balance';
+COMMENT ON COLUMN credit_ledger.entries.reserved_delta IS 'signed change of the account''s reserved credits';
+COMMENT ON COLUMN credit_ledger.entries.bucket_ids IS 'buckets drawn from or credited, in order';
+COMMENT ON COLUMN credit_ledger.entries.bucket_amounts IS 'credits per bucket of bucket_ids';
+COMMENT ON COLUMN credit_ledger.entries.ref_entry_id IS 'refund: the charge refunded; expire_grant: the call that made the credits lapse';
+
+CREATE TYPE credit_ledger.account_balance AS (
+    account_id          bigint,
+    balance             bigint,
+    reserved            bigint,
+    available           bigint,
+    credit_limit        bigint,
+    status              text,
+    total_granted       bigint,
+    total_consumed      bigint,
+    total_expired       bigint,
+    total_refunded      bigint,
+    next_expiry_at      timestamptz,
+    next_expiry_amount  bigint
+);
+COMMENT ON TYPE credit_ledger.account_balance IS 'result of credit_ledger.balance(): an account''s exact figures';
+
+CREATE FUNCTION credit_ledger.balance(account_id bigint)
+    RETURNS credit_ledger.account_balance
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    result credit_ledger.account_balance;
+BEGIN
+    SELECT a.account_id, a.balance, a.reserved, a.available, a.credit_limit, a.status,
+           a.total_granted, a.total_consumed, a.total_expired, a.total_refunded,
+           a.next_expiry_at, a.next_expiry_amount
+    INTO result
+    FROM credit_ledger.accounts a
+    WHERE a.account_id OPERATOR(pg_catalog.=) balance.account_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'account not found'
+            USING ERRCODE = 'LD002',
+                  DETAIL = pg_catalog.format('Account %s does not exist.', balance.account_id);
+    END IF;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.balance(bigint) IS
+    'an account''s exact figures: balance, reserved, available, limit, status, totals, next expiry';
+
+CREATE FUNCTION credit_ledger.history(account_id bigint, max_rows integer DEFAULT 50,
+                                      before_entry_id bigint DEFAULT NULL)
+    RETURNS SETOF credit_ledger.entries
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.*
+    FROM credit_ledger.entries e
+    WHERE e.account_id OPERATOR(pg_catalog.=) history.account_id
+      AND (history.before_entry_id IS NULL
+           OR e.entry_id OPERATOR(pg_catalog.<) history.before_entry_id)
+    ORDER BY e.entry_id DESC
+    LIMIT history.max_rows
+$$;
+COMMENT ON FUNCTION credit_ledger.history(bigint, integer, bigint) IS
+    'an account''s ledger entries, newest first; page with before_entry_id => the last entry_id seen';
+
+-- Recomputes every stored figure from the entries, buckets and holds. Each
+-- check yields a row only when the figure it recomputes differs.
+CREATE FUNCTION credit_ledger.verify(account_id bigint DEFAULT NULL)
+    RETURNS TABLE (account_id bigint, check_name text, expected text, actual text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH acct AS (
+        SELECT a.* FROM credit_ledger.account a
+        WHERE verify.account_id IS NULL OR a.account_id OPERATOR(pg_catalog.=) verify.account_id
+    ), entry_sums AS (
+        SELECT e.account_id,
+               pg_catalog.sum(e.amount) AS balance,
+               pg_catalog.sum(e.reserved_delta) AS reserved,
+               pg_catalog.sum(e.amount) FILTER (WHERE e.kind IN ('grant', 'reward')
+                   OR (e.kind OPERATOR(pg_catalog.=) 'adjust' AND e.amount OPERATOR(pg_catalog.>) 0)) AS granted,
+               OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount) FILTER (WHERE e.kind IN ('deduct', 'confirm')
+                   OR (e.kind OPERATOR(pg_catalog.=) 'adjust' AND e.amount OPERATOR(pg_catalog.<) 0)) AS consumed,
+               OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount) FILTER (WHERE e.kind OPERATOR(pg_catalog.=) 'expire_grant') AS expired,
+               pg_catalog.sum(e.amount) FILTER (WHERE e.kind OPERATOR(pg_catalog.=) 'refund') AS refunded
+        FROM credit_ledger.entry e JOIN acct USING (account_id)
+        GROUP BY e.account_id
+    ), chain AS (
+        SELECT c.account_id,
+               pg_catalog.count(*) FILTER (WHERE c.balance_after IS DISTINCT FROM
+                   COALESCE(c.prev_balance, 0) OPERATOR(pg_catalog.+) c.amount
+                 OR c.reserved_after IS DISTINCT FROM
+                   COALESCE(c.prev_reserved, 0) OPERATOR(pg_catalog.+) c.reserved_delta) AS broken,
+               (pg_catalog.array_agg(c.balance_after ORDER BY c.entry_id DESC))[1] AS last_balance,
+               (pg_catalog.array_agg(c.reserved_after ORDER BY c.entry_id DESC))[1] AS last_reserved
+        FROM (SELECT e.account_id, e.entry_id, e.amount, e.reserved_delta,
+                     e.balance_after, e.reserved_after,
+                     pg_catalog.lag(e.balance_after) OVER w AS prev_balance,
+                     pg_catalog.lag(e.reserved_after) OVER w AS prev_reserved
+              FROM credit_ledger.entry e JOIN acct USING (account_id)
+              WINDOW w AS (PARTITION BY e.account_id ORDER BY e.entry_id)) c
+        GROUP BY c.account_id
+    ), bucket_sums AS (
+        SELECT b.account_id,
+               pg_catalog.sum(b.remaining) AS remaining,
+               pg_catalog.count(*) FILTER (WHERE b.live) AS live
+        FROM credit_ledger.bucket b JOIN acct USING (account_id)
+        GROUP BY b.account_id
+    ), hold_sums AS (
+        SELECT h.account_id,
+               pg_catalog.sum(h.amount) AS held,
+               pg_catalog.sum((SELECT pg_catalog.sum(s) FROM pg_catalog.unnest(h.slice_amounts) s)) AS sliced,
+               pg_catalog.count(*) FILTER (WHERE (SELECT pg_catalog.sum(s) FROM pg_catalog.unnest(h.slice_amounts) s)
+                   OPERATOR(pg_catalog.>) h.amount) AS oversliced
+        FROM credit_ledger.hold h JOIN acct USING (account_id)
+        WHERE h.state OPERATOR(pg_catalog.=) 'pending'
+        GROUP BY h.account_id
+    )
+    SELECT a.account_id, c.check_name, c.expected, c.actual
+    FROM acct a
+    LEFT JOIN entry_sums es USING (account_id)
+    LEFT JOIN chain ch USING (account_id)
+    LEFT JOIN bucket_sums bs USING (account_id)
+    LEFT JOIN hold_sums hs USING (account_id)
+    CROSS JOIN LATERAL (VALUES
+        ('balance is the sum of entry amounts',
+         COALESCE(es.balance, 0)::text, a.balance::text),
+        ('reserved is the sum of entry reserved_delta',
+         COALESCE(es.reserved, 0)::text, a.reserved::text),
+        ('reserved is the sum of pending holds',
+         COALESCE(hs.held, 0)::text, a.reserved::text),
+        ('balance is bucket credits plus held slices minus debt',
+         (COALESCE(bs.remaining, 0) OPERATOR(pg_catalog.+) COALESCE(hs.sliced, 0)
+            OPERATOR(pg_catalog.-) a.debt)::text, a.balance::text),
+        ('last entry balance_after is the balance',
+         COALESCE(ch.last_balance, 0)::text, a.balance::text),
+        ('last entry reserved_after is reserved',
+         COALESCE(ch.last_reserved, 0)::text, a.reserved::text),
+        ('entries chain balance_after and reserved_after',
+         '0', COALESCE(ch.broken, 0)::text),
+        ('total_granted', COALESCE(es.granted, 0)::text, a.total_granted::text),
+        ('total_consumed', COALESCE(es.consumed, 0)::text, a.total_consumed::text),
+        ('total_expired', COALESCE(es.expired, 0)::text, a.total_expired::text),
+        ('total_refunded', COALESCE(es.refunded, 0)::text, a.total_refunded::text),
+        ('available within credit limit', 'true',
+         (a.balance OPERATOR(pg_catalog.-) a.reserved OPERATOR(pg_catalog.>=)
+            OPERATOR(pg_catalog.-) a.credit_limit)::text),
+        ('no live bucket while in debt', '0',
+         (CASE WHEN a.debt OPERATOR(pg_catalog.>) 0 THEN COALESCE(bs.live, 0) ELSE 0 END)::text),
+        ('hold slices within hold amount', '0', COALESCE(hs.oversliced, 0)::text)
+    ) AS c(check_name, expected, actual)
+    WHERE c.expected IS DISTINCT FROM c.actual
+    UNION ALL
+    SELECT o.account_id, 'rows belong to an existing account', 'account', o.what
+    FROM (SELECT e.account_id, 'entry' AS what FROM credit_ledger.entry e
+          UNION SELECT b.account_id, 'bucket' FROM credit_ledger.bucket b
+          UNION SELECT h.account_id, 'hold' FROM credit_ledger.hold h) o
+    WHERE (verify.account_id IS NULL OR o.account_id OPERATOR(pg_catalog.=) verify.account_id)
+      AND NOT EXISTS (SELECT 1 FROM credit_ledger.account a
+                      WHERE a.account_id OPERATOR(pg_catalog.=) o.account_id)
+    ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION credit_ledger.verify(bigint) IS
+    'recomputes every stored figure of one account (or all) from entries, buckets and holds; no rows = consistent';
+
+---------------------------------------------------------------------------
+-- Privileges
+---------------------------------------------------------------------------
+
+-- Start from nothing: money moves only through the functions, and who may
+-- call which is the database owner's decision (see README, "Roles").
+REVOKE ALL ON ALL TABLES IN SCHEMA credit_ledger FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA credit_ledger FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA credit_ledger FROM PUBLIC;

@@ -1,0 +1,47 @@
+/*
+ * adjust.c
+ *		adjust: an operator's correction of either sign. Credits added form
+ *		an 'adjust' bucket; credits taken obey the credit limit like a
+ *		deduct. Allowed on frozen accounts (it is how an operator fixes
+ *		one), refused on closed ones.
+ */
+#include "postgres.h"
+
+#include "credit_ledger.h"
+
+PG_FUNCTION_INFO_V1(credit_ledger_adjust);
+
+Datum
+credit_ledger_adjust(PG_FUNCTION_ARGS)
+{
+	LedgerOp	op;
+	int64		delta;
+	char	   *event_id;
+	char	   *reason;
+
+	arg_require_not_null(fcinfo, 0, "account_id");
+	arg_require_not_null(fcinfo, 1, "delta");
+	delta = PG_GETARG_INT64(1);
+	if (delta == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("delta must not be zero")));
+	event_id = arg_event_id(fcinfo, 2, "event_id");
+	reason = arg_nonempty_text(fcinfo, 3, "reason");
+
+	op_init(&op, PG_GETARG_INT64(0), event_id, "adjust");
+	request_add_int64(&op.request, "delta", delta);
+
+	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
+	{
+		account_require_active(&op.acct, true);
+		if (delta > 0)
+			money_in(&op, "adjust", delta, "adjust", false, 0, 0, reason, (Datum) 0, false);
+		else
+		{
+			money_out(&op, "adjust", credits_sub(0, delta), "adjust", reason, (Datum) 0, false, 0, NULL);
+			op.amount = delta;
+		}
+	}
+	PG_RETURN_DATUM(op_finish(&op, fcinfo));
+}

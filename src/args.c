@@ -1,0 +1,72 @@
+/*
+ * args.c
+ *		Argument checks shared by the SQL-callable functions: a required
+ *		NULL is 22004, a non-positive amount or empty text is 22023, each
+ *		naming the argument.
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+
+#include "credit_ledger.h"
+
+void
+arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+}
+
+int64
+arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	int64		amount;
+
+	arg_require_not_null(fcinfo, argno, name);
+	amount = PG_GETARG_INT64(argno);
+	if (amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be positive", name),
+				 errdetail("%s is %lld.", name, (long long) amount)));
+	return amount;
+}
+
+char *
+arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	char	   *value;
+
+	arg_require_not_null(fcinfo, argno, name);
+	value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (value[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name)));
+	return value;
+}
+
+char *
+arg_optional_text(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* An idempotency key: required, non-empty, at most 255 bytes. */
+char *
+arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	char	   *event_id = arg_nonempty_text(fcinfo, argno, name);
+
+	event_id_check(event_id);
+	return event_id;
+}
+
+Datum
+arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given)
+{
+	*given = !PG_ARGISNULL(argno);
+	return *given ? PG_GETARG_DATUM(argno) : (Datum) 0;
+}

@@ -1,0 +1,234 @@
+/*
+ * bucket.c
+ *		Grant buckets: drawing credits in burn-down order, giving drawn
+ *		credits back (debt first; into an expired bucket they lapse), and
+ *		creating a bucket for credits that enter the account.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "credit_ledger.h"
+#include "query.h"
+
+/* A draw usually needs one bucket; fetch a few before reading them all. */
+#define DRAW_FIRST_ROWS 8
+
+/* Adds sign * amount to each bucket of the slices; ids are distinct. */
+void
+buckets_apply(LedgerOp *op, const Slices *slices, int sign)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.bucket b SET remaining = b.remaining + s.delta,"
+		" live = b.remaining + s.delta > 0"
+		" FROM unnest($2::bigint[], $3::bigint[]) AS s(bucket_id, delta)"
+		" WHERE b.account_id = $1 AND b.bucket_id = s.bucket_id",
+		3, {INT8OID, INT8ARRAYOID, INT8ARRAYOID}
+	};
+	Slices		deltas;
+	Datum		values[3];
+
+	if (slices->count == 0)
+		return;
+	slices_init(&deltas);
+	for (int i = 0; i < slices->count; i++)
+		slices_add(&deltas, slices->bucket_ids[i], sign * slices->amounts[i]);
+
+	values[0] = Int64GetDatum(op->account_id);
+	values[1] = slices_ids_array(&deltas);
+	values[2] = slices_amounts_array(&deltas);
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE) != (uint64) slices->count)
+		elog(ERROR, "credit_ledger: account %lld is missing buckets it drew from",
+			 (long long) op->account_id);
+}
+
+/*
+ * Takes up to `amount` credits from the live buckets in burn-down order:
+ * lower priority, then earliest expiry (none last), then oldest. Records
+ * the slices taken in `drawn` and returns the part no bucket could cover,
+ * which the caller draws on credit. Expired buckets were lapsed by
+ * expire_due before, so every live bucket here is spendable.
+ */
+int64
+buckets_draw(LedgerOp *op, int64 amount, Slices *drawn)
+{
+	static CachedQuery q = {
+		"SELECT bucket_id, remaining FROM credit_ledger.bucket"
+		" WHERE account_id = $1 AND live"
+		" ORDER BY priority, expires_at, bucket_id",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(op->account_id)};
+	int64		left = amount;
+	uint64		rows;
+
+	slices_init(drawn);
+	rows = query_run(&q, values, NULL, false, DRAW_FIRST_ROWS, SPI_OK_SELECT);
+	for (int pass = 0; pass < 2 && left > 0; pass++)
+	{
+		for (uint64 i = 0; i < rows && left > 0; i++)
+		{
+			int64		take = Min(left, query_int64(i, 2, NULL));
+
+			slices_add(drawn, query_int64(i, 1, NULL), take);
+			left -= take;
+		}
+		if (left == 0 || rows < DRAW_FIRST_ROWS)
+			break;
+		/* more buckets than the first fetch: read them all and start over */
+		slices_init(drawn);
+		left = amount;
+		rows = query_run(&q, values, NULL, false, 0, SPI_OK_SELECT);
+	}
+	buckets_apply(op, drawn, -1);
+	return left;
+}
+
+/*
+ * Returns drawn credits to their buckets (a cancelled or expired hold, the
+ * unused part of a confirm, a refund). While the account is in debt they
+ * repay it first. Credits whose bucket has expired lapse at once, in one
+ * expire_grant entry that points at the call that returned them.
+ */
+void
+buckets_give_back(LedgerOp *op, const Slices *slices, int64 cause_entry_id)
+{
+	static CachedQuery q = {
+		"SELECT bucket_id, expires_at FROM credit_ledger.bucket"
+		" WHERE account_id = $1 AND bucket_id = ANY ($2)",
+		2, {INT8OID, INT8ARRAYOID}
+	};
+	Datum		values[2];
+	Slices		kept;
+	Slices		lapsed;
+	uint64		rows;
+
+	if (slices->count == 0)
+		return;
+	values[0] = Int64GetDatum(op->account_id);
+	values[1] = slices_ids_array(slices);
+	rows = query_run(&q, values, NULL, false, 0, SPI_OK_SELECT);
+
+	slices_init(&kept);
+	slices_init(&lapsed);
+	for (int i = 0; i < slices->count; i++)
+	{
+		bool		expired = false;
+		bool		has_expiry = false;
+		TimestampTz expires_at = 0;
+		int64		amount = slices->amounts[i];
+
+		for (uint64 r = 0; r < rows; r++)
+		{
+			if (query_int64(r, 1, NULL) == slices->bucket_ids[i])
+			{
+				bool		isnull;
+
+				expires_at = DatumGetTimestampTz(query_datum(r, 2, &isnull));
+				has_expiry = !isnull;
+				expired = has_expiry && expires_at <= op->now;
+			}
+		}
+
+		if (expired)
+			slices_add(&lapsed, slices->bucket_ids[i], amount);
+		else
+		{
+			int64		repaid = Min(op->acct.debt, amount);
+
+			op->acct.debt -= repaid;
+			if (amount > repaid)
+			{
+				slices_add(&kept, slices->bucket_ids[i], amount - repaid);
+				if (has_expiry)
+					account_note_expiry(&op->acct, expires_at);
+			}
+		}
+	}
+
+	buckets_apply(op, &kept, 1);
+	if (lapsed.count > 0)
+	{
+		LedgerEntry e = {0};
+		int64		total = slices_total(&lapsed);
+
+		e.kind = "expire_grant";
+		e.amount = -total;
+		e.slices = &lapsed;
+		e.ref_entry_id = cause_entry_id;
+		entry_write(op, &e);
+		op->acct.total_expired = credits_add(op->acct.total_expired, total);
+	}
+}
+
+/*
+ * Creates the bucket for credits entering the account. Unless *entry_id is
+ * already set, the id of the entry that will record the credits is taken
+ * here, so that the bucket and the entry can name each other.
+ */
+int64
+bucket_create(LedgerOp *op, int64 *entry_id, const char *source, int64 granted,
+			  int64 remaining, int priority, bool has_expiry, TimestampTz expires_at)
+{
+	static CachedQuery q = {
+		"INSERT INTO credit_ledger.bucket (account_id, source, granted, remaining, live,"
+		" priority, expires_at, entry_id, created_at)"
+		" VALUES ($1, $2, $3, $4, $4 > 0, $5, $6,"
+		" coalesce($8, nextval('credit_ledger.entry_entry_id_seq'::regclass)), $7)"
+		" RETURNING bucket_id, entry_id",
+		8, {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}
+	};
+	Datum		values[8] = {
+		Int64GetDatum(op->account_id), CStringGetTextDatum(source), Int64GetDatum(granted),
+		Int64GetDatum(remaining), Int32GetDatum(priority), TimestampTzGetDatum(expires_at),
+		TimestampTzGetDatum(op->now), Int64GetDatum(*entry_id)
+	};
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', has_expiry ? ' ' : 'n', ' ', *entry_id ? ' ' : 'n'};
+
+	query_run(&q, values, nulls, false, 0, SPI_OK_INSERT_RETURNING);
+	*entry_id = query_int64(0, 2, NULL);
+	if (has_expiry && remaining > 0)
+		account_note_expiry(&op->acct, expires_at);
+	return query_int64(0, 1, NULL);
+}
+
+/*
+ * Lapses the unspent credits of every bucket whose expiry has come, one
+ * expire_grant entry per bucket.
+ */
+void
+buckets_expire_due(LedgerOp *op)
+{
+	static CachedQuery q = {
+		"SELECT bucket_id, remaining FROM credit_ledger.bucket"
+		" WHERE account_id = $1 AND live AND expires_at <= $2"
+		" ORDER BY expires_at, bucket_id",
+		2, {INT8OID, TIMESTAMPTZOID}
+	};
+	Datum		values[2] = {Int64GetDatum(op->account_id), TimestampTzGetDatum(op->now)};
+	Slices		due;
+	uint64		rows;
+
+	rows = query_run(&q, values, NULL, false, 0, SPI_OK_SELECT);
+	slices_init(&due);
+	for (uint64 i = 0; i < rows; i++)
+		slices_add(&due, query_int64(i, 1, NULL), query_int64(i, 2, NULL));
+
+	for (int i = 0; i < due.count; i++)
+	{
+		LedgerEntry e = {0};
+		Slices		one;
+
+		slices_init(&one);
+		slices_add(&one, due.bucket_ids[i], due.amounts[i]);
+		e.kind = "expire_grant";
+		e.amount = -due.amounts[i];
+		e.slices = &one;
+		entry_write(op, &e);
+		op->acct.total_expired = credits_add(op->acct.total_expired, due.amounts[i]);
+	}
+	buckets_apply(op, &due, -1);
+}

@@ -1,0 +1,77 @@
+/*
+ * credit_ledger.c
+ *		Module entry: PG_MODULE_MAGIC, the settings, and what _PG_init sets
+ *		up when the library is preloaded.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "credit_ledger.h"
+
+PG_MODULE_MAGIC;
+
+char	   *credit_ledger_database = NULL;
+int			credit_ledger_sweep_interval_ms = 1000;
+int			credit_ledger_sweep_batch_size = 1000;
+int			credit_ledger_default_hold_ttl_s = 30 * 60;
+bool		credit_ledger_sweeper_enabled = true;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	/* pg_upgrade starts the server with the library loaded: stay out of its way */
+	if (IsBinaryUpgrade)
+		return;
+
+	DefineCustomStringVariable("credit_ledger.database",
+							   "Database the credit_ledger background worker sweeps.",
+							   "The worker waits quietly until this database and the extension in it exist.",
+							   &credit_ledger_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("credit_ledger.sweep_interval",
+							"Time between two sweeps of due holds and grants.",
+							NULL,
+							&credit_ledger_sweep_interval_ms,
+							1000, 10, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("credit_ledger.sweep_batch_size",
+							"Most accounts one sweep transaction expires.",
+							"Each batch is one short transaction that skips accounts locked by callers.",
+							&credit_ledger_sweep_batch_size,
+							1000, 1, 1000000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("credit_ledger.default_hold_ttl",
+							"How long a hold lasts when reserve() is given no ttl.",
+							NULL,
+							&credit_ledger_default_hold_ttl_s,
+							30 * 60, 1, 365 * 24 * 3600,
+							PGC_USERSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("credit_ledger.sweeper_enabled",
+							 "Whether the background worker sweeps due holds and grants.",
+							 "Off leaves expiry to the calls themselves, which stay exact.",
+							 &credit_ledger_sweeper_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("credit_ledger");
+}

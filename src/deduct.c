@@ -1,0 +1,39 @@
+/*
+ * deduct.c
+ *		deduct: consumes credits now, in burn-down order, never past the
+ *		credit limit.
+ */
+#include "postgres.h"
+
+#include "credit_ledger.h"
+
+PG_FUNCTION_INFO_V1(credit_ledger_deduct);
+
+Datum
+credit_ledger_deduct(PG_FUNCTION_ARGS)
+{
+	LedgerOp	op;
+	int64		amount;
+	char	   *event_id;
+	char	   *source;
+	bool		has_metadata;
+	Datum		metadata;
+
+	arg_require_not_null(fcinfo, 0, "account_id");
+	amount = arg_positive_amount(fcinfo, 1, "amount");
+	event_id = arg_event_id(fcinfo, 2, "event_id");
+	source = arg_nonempty_text(fcinfo, 3, "source");
+	metadata = arg_optional_datum(fcinfo, 5, &has_metadata);
+
+	op_init(&op, PG_GETARG_INT64(0), event_id, "deduct");
+	request_add_int64(&op.request, "amount", amount);
+	request_add_text(&op.request, "source", source);
+
+	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
+	{
+		account_require_active(&op.acct, false);
+		money_out(&op, "deduct", amount, source, arg_optional_text(fcinfo, 4),
+				  metadata, has_metadata, 0, NULL);
+	}
+	PG_RETURN_DATUM(op_finish(&op, fcinfo));
+}

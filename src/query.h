@@ -1,0 +1,37 @@
+/*
+ * query.h
+ *		Prepared SPI statements kept for the backend's life.
+ */
+#ifndef CREDIT_LEDGER_QUERY_H
+#define CREDIT_LEDGER_QUERY_H
+
+#include "executor/spi.h"
+
+#define QUERY_MAX_ARGS 24
+
+/*
+ * A statement prepared on first use and kept (SPI_keepplan). Declare one as
+ * a static next to the code that runs it; the plan cache revalidates it
+ * after DDL, so it survives DROP/CREATE EXTENSION in the same backend.
+ */
+typedef struct CachedQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[QUERY_MAX_ARGS];
+	SPIPlanPtr	plan;
+} CachedQuery;
+
+/*
+ * Runs the statement and checks that SPI answered expected_ret; max_rows 0
+ * means all. nulls uses SPI's convention (' ' = value, 'n' = NULL).
+ */
+extern uint64 query_run(CachedQuery *q, Datum *values, const char *nulls,
+						bool read_only, long max_rows, int expected_ret);
+
+/* Typed readers of SPI_tuptable's row `row`, column `col` (1-based). */
+extern int64 query_int64(uint64 row, int col, bool *isnull);
+extern char *query_text(uint64 row, int col);
+extern Datum query_datum(uint64 row, int col, bool *isnull);
+
+#endif

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# check.sh: the whole test suite. Installs what is missing, builds, installs
+# the extension into a private copy of PostgreSQL 15 (the system install is
+# left alone), then runs every suite on throwaway servers as the postgres
+# user. Ends with "N passed, N failed" and a non-zero exit on any failure.
+source "$(dirname "$0")/lib.sh"
+require_root "$@"
+install_deps
+build
+
+WORK=$(work_dir check)
+rm -rf "${WORK:?}"/*
+PGXS_DIR=$(dirname "$($PG_CONFIG --pgxs)")/..
+
+# a private PostgreSQL tree: it finds its share and lib dirs next to itself
+TREE=$WORK/install
+mkdir -p "$TREE/usr/lib/postgresql" "$TREE/usr/share/postgresql"
+cp -a /usr/lib/postgresql/15 "$TREE/usr/lib/postgresql/"
+cp -a /usr/share/postgresql/15 "$TREE/usr/share/postgresql/"
+make -s -C "$CL_REPO" PG_CONFIG="$PG_CONFIG" install DESTDIR="$TREE" >/dev/null
+export TREE_BIN=$TREE$PG_BIN
+
+# the tests, staged where postgres can read them
+mkdir -p "$WORK/src"
+cp -a "$CL_REPO/test" "$WORK/src/test"
+cp -a "$CL_REPO/expected" "$WORK/src/test/expected"
+chown -R postgres: "$WORK"
+
+passed=0
+failed=0
+failures=()
+
+# record NAME STATUS: one line per test unit
+record() {
+	if [ "$2" = ok ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$1")
+	fi
+}
+
+# pg_regress-style runner: counts each test's ok/FAILED line
+run_pg_regress() {
+	local suite=$1 runner=$2 inputdir=$3
+	shift 3
+	local out=$WORK/$suite
+	mkdir -p "$out"
+	chown postgres: "$out"
+	echo "== $suite"
+	as_pg "$runner" --bindir="$TREE_BIN" --inputdir="$inputdir" --outputdir="$out" \
+		--temp-instance="$out/instance" --temp-config="$WORK/src/test/regress.conf" \
+		--dbname=contrib_regression --load-extension=credit_ledger "$@" \
+		| tee "$out/summary.log" || true
+	local name status
+	while read -r name status; do
+		record "$suite/$name" "$status"
+	done < <(sed -nE 's/^(test +| +)?([A-Za-z0-9_]+) +\.\.\. +(ok|FAILED).*/\2 \3/p' "$out/summary.log")
+	if [ -s "$out/regression.diffs" ]; then
+		echo "---- $suite diffs ----"
+		cat "$out/regression.diffs"
+	fi
+}
+
+run_pg_regress regress "$PGXS_DIR/src/test/regress/pg_regress" "$WORK/src/test" \
+	$(make -s -C "$CL_REPO" print-REGRESS)
+run_pg_regress isolation "$PGXS_DIR/src/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
+	$(make -s -C "$CL_REPO" print-ISOLATION)
+
+# pgTAP invariants, run by pg_prove against a throwaway preloaded server
+echo "== pgtap"
+PGTAP=$WORK/pgtap
+cluster_start "$PGTAP" 5432 "$TREE_BIN" "listen_addresses = ''" "fsync = off"
+as_pg "$TREE_BIN/psql" -q -h "$PGTAP/sock" -U postgres -d postgres \
+	-c "CREATE DATABASE tap" >/dev/null
+as_pg "$TREE_BIN/psql" -q -h "$PGTAP/sock" -U postgres -d tap \
+	-c "CREATE EXTENSION pgtap; CREATE EXTENSION credit_ledger" >/dev/null
+for t in "$WORK"/src/test/pgtap/*.sql; do
+	if as_pg pg_prove -h "$PGTAP/sock" -U postgres -d tap "$t"; then
+		record "pgtap/$(basename "$t" .sql)" ok
+	else
+		record "pgtap/$(basename "$t" .sql)" FAILED
+	fi
+done
+cluster_stop "$PGTAP" "$TREE_BIN"
+
+echo
+if [ "$failed" -gt 0 ]; then
+	printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,94 @@
+# lib.sh: sourced by the scripts in test/. Where things live, how to run a
+# command as the postgres OS user, and throwaway clusters.
+
+set -euo pipefail
+
+CL_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+export PG_CONFIG=$PG_BIN/pg_config
+
+# PostgreSQL refuses to run as root: the scripts run as root (or re-run
+# themselves with sudo) and start every server as the postgres OS user.
+require_root() {
+	if [ "$(id -u)" != 0 ]; then
+		exec sudo -E bash "$0" "$@"
+	fi
+}
+
+as_pg() {
+	runuser -u postgres -- "$@"
+}
+
+# A folder the postgres user can write: under the project's ignored .run/
+# when postgres can reach the project, else under /tmp (for instance when the
+# clone sits in /root).
+work_dir() {
+	local name=$1 dir
+	if runuser -u postgres -- test -x "$CL_REPO" 2>/dev/null; then
+		dir=$CL_REPO/.run/$name
+	else
+		dir=/tmp/credit_ledger-$(echo "$CL_REPO" | md5sum | cut -c1-8)/$name
+	fi
+	mkdir -p "$dir"
+	chown postgres: "$dir" "$(dirname "$dir")"
+	echo "$dir"
+}
+
+# The first TCP port on localhost that nothing listens on, from $1 up.
+free_port() {
+	local port=$1
+	while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		port=$((port + 1))
+	done
+	echo "$port"
+}
+
+# cluster_start DIR PORT [BINDIR] [extra postgresql.conf lines...]
+# A throwaway cluster: trust auth, its socket inside DIR, the library preloaded.
+cluster_start() {
+	local dir=$1 port=$2 bindir=${3:-$PG_BIN}
+	shift 3 || shift $#
+	cluster_stop "$dir" "$bindir"
+	rm -rf "$dir/data"
+	mkdir -p "$dir/sock"
+	chown -R postgres: "$dir"
+	as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync >"$dir/initdb.log" 2>&1
+	{
+		echo "port = $port"
+		echo "listen_addresses = '127.0.0.1'"
+		echo "unix_socket_directories = '$dir/sock'"
+		echo "shared_preload_libraries = 'credit_ledger'"
+		for line in "$@"; do echo "$line"; done
+	} >>"$dir/data/postgresql.conf"
+	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
+cluster_stop() {
+	local dir=$1 bindir=${2:-$PG_BIN}
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+}
+
+# Debian 12 packages: only what is missing is installed.
+install_deps() {
+	local packages=(
+		postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith
+	)
+	local missing=() p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "== installing ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+# Builds the extension (CI passes -Werror and friends through COPT).
+build() {
+	echo "== building credit_ledger"
+	make -s -C "$CL_REPO" PG_CONFIG="$PG_CONFIG" ${COPT:+COPT="$COPT"}
+}
