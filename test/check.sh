@@ -10,15 +10,10 @@ build
 
 WORK=$(work_dir check)
 rm -rf "${WORK:?}"/*
-PGXS_DIR=$(dirname "$($PG_CONFIG --pgxs)")/..
+PGXS_SRC=$(dirname "$(dirname "$($PG_CONFIG --pgxs)")")
 
-# a private PostgreSQL tree: it finds its share and lib dirs next to itself
-TREE=$WORK/install
-mkdir -p "$TREE/usr/lib/postgresql" "$TREE/usr/share/postgresql"
-cp -a /usr/lib/postgresql/15 "$TREE/usr/lib/postgresql/"
-cp -a /usr/share/postgresql/15 "$TREE/usr/share/postgresql/"
-make -s -C "$CL_REPO" PG_CONFIG="$PG_CONFIG" install DESTDIR="$TREE" >/dev/null
-export TREE_BIN=$TREE$PG_BIN
+TREE_BIN=$(private_install "$WORK")
+export TREE_BIN
 
 # the tests, staged where postgres can read them
 mkdir -p "$WORK/src"
@@ -44,6 +39,7 @@ record() {
 run_pg_regress() {
 	local suite=$1 runner=$2 inputdir=$3
 	shift 3
+	[ $# -gt 0 ] || return 0
 	local out=$WORK/$suite
 	mkdir -p "$out"
 	chown postgres: "$out"
@@ -52,19 +48,22 @@ run_pg_regress() {
 		--temp-instance="$out/instance" --temp-config="$WORK/src/test/regress.conf" \
 		--dbname=contrib_regression --load-extension=credit_ledger "$@" \
 		| tee "$out/summary.log" || true
-	local name status
+	local name status seen=0
 	while read -r name status; do
 		record "$suite/$name" "$status"
+		seen=$((seen + 1))
 	done < <(sed -nE 's/^(test +| +)?([A-Za-z0-9_]+) +\.\.\. +(ok|FAILED).*/\2 \3/p' "$out/summary.log")
+	# a runner that could not run its tests must not pass quietly
+	[ "$seen" -eq $# ] || record "$suite (ran $seen of $# tests)" FAILED
 	if [ -s "$out/regression.diffs" ]; then
 		echo "---- $suite diffs ----"
 		cat "$out/regression.diffs"
 	fi
 }
 
-run_pg_regress regress "$PGXS_DIR/src/test/regress/pg_regress" "$WORK/src/test" \
+run_pg_regress regress "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
 	$(make -s -C "$CL_REPO" print-REGRESS)
-run_pg_regress isolation "$PGXS_DIR/src/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
+run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
 	$(make -s -C "$CL_REPO" print-ISOLATION)
 
 # pgTAP invariants, run by pg_prove against a throwaway preloaded server
@@ -75,6 +74,7 @@ as_pg "$TREE_BIN/psql" -q -h "$PGTAP/sock" -U postgres -d postgres \
 	-c "CREATE DATABASE tap" >/dev/null
 as_pg "$TREE_BIN/psql" -q -h "$PGTAP/sock" -U postgres -d tap \
 	-c "CREATE EXTENSION pgtap; CREATE EXTENSION credit_ledger" >/dev/null
+shopt -s nullglob
 for t in "$WORK"/src/test/pgtap/*.sql; do
 	if as_pg pg_prove -h "$PGTAP/sock" -U postgres -d tap "$t"; then
 		record "pgtap/$(basename "$t" .sql)" ok

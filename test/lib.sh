@@ -92,3 +92,18 @@ build() {
 	echo "== building credit_ledger"
 	make -s -C "$CL_REPO" PG_CONFIG="$PG_CONFIG" ${COPT:+COPT="$COPT"}
 }
+
+# private_install DIR: a private copy of PostgreSQL 15 with this build of the
+# extension installed into it; prints its bindir. Servers started from it
+# find their share and lib dirs next to their binaries, so parallel runs of
+# different builds never overwrite each other's library.
+private_install() {
+	local tree=$1/install
+	rm -rf "$tree"
+	mkdir -p "$tree/usr/lib/postgresql" "$tree/usr/share/postgresql"
+	cp -a /usr/lib/postgresql/15 "$tree/usr/lib/postgresql/"
+	cp -a /usr/share/postgresql/15 "$tree/usr/share/postgresql/"
+	make -s -C "$CL_REPO" PG_CONFIG="$PG_CONFIG" install DESTDIR="$tree" >/dev/null
+	chown -R postgres: "$tree"
+	echo "$tree$PG_BIN"
+}
