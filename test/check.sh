@@ -13,7 +13,7 @@ rm -rf "${WORK:?}"/*
 PGXS_SRC=$(dirname "$(dirname "$($PG_CONFIG --pgxs)")")
 
 TREE_BIN=$(private_install "$WORK")
-export TREE_BIN
+export TREE_BIN WORK
 
 # the tests, staged where postgres can read them
 mkdir -p "$WORK/src"
@@ -32,6 +32,22 @@ record() {
 	else
 		failed=$((failed + 1))
 		failures+=("$1")
+	fi
+}
+
+# run_script NAME SCRIPT [ARGS]: a test script (restart, crash, stress...)
+# that exits 0 when everything it checks holds. It finds this build's
+# PostgreSQL in $TREE_BIN and may use $WORK/NAME for its files.
+run_script() {
+	local name=$1
+	shift
+	echo "== $name"
+	mkdir -p "$WORK/$name"
+	chown postgres: "$WORK/$name"
+	if bash "$@"; then
+		record "$name" ok
+	else
+		record "$name" FAILED
 	fi
 }
 
