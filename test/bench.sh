@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# bench.sh: credit_ledger against what users would write instead, side by
+# side in one run. Builds, installs into a private PostgreSQL tree, starts a
+# throwaway preloaded server, loads the same accounts into credit_ledger and
+# into the two baselines of test/bench/ (minimal hand-written SQL, and a
+# PL/pgSQL implementation of the same contract), then runs every scenario
+# with pgbench, alternating the implementations round by round so machine
+# noise hits all of them. Prints a table (tps, mean and p99 latency, ratio
+# credit_ledger/baseline) and writes it as CSV under the work dir.
+#
+#   bash test/bench.sh            short run (a few minutes)
+#   bash test/bench.sh --long     longer rounds, more of them
+#   bash test/bench.sh --smoke    seconds: proves the script works (check.sh)
+source "$(dirname "$0")/lib.sh"
+require_root "$@"
+
+MODE=short
+for arg in "$@"; do
+	case $arg in
+	--long) MODE=long ;;
+	--smoke) MODE=smoke ;;
+	*) echo "usage: bash test/bench.sh [--long|--smoke]" >&2; exit 2 ;;
+	esac
+done
+
+# seconds per pgbench round, rounds per implementation, accounts, holds the
+# worker expires
+case $MODE in
+short) SECS=3 ROUNDS=2 ACCOUNTS=10000 HOLDS=100000 ;;
+long) SECS=20 ROUNDS=3 ACCOUNTS=10000 HOLDS=100000 ;;
+smoke) SECS=1 ROUNDS=1 ACCOUNTS=100 HOLDS=200 ;;
+esac
+HOT=0                         # the hot account; the spread ones are 1..ACCOUNTS
+CREDITS=1000000000000000      # per bucket: no run can drain it
+BENCH=$CL_REPO/test/bench
+
+# Under check.sh (run_script) the build is installed already: reuse it.
+if [ -n "${TREE_BIN:-}" ] && [ "$MODE" = smoke ]; then
+	WORK=$WORK/bench-smoke
+else
+	install_deps
+	build
+	WORK=$(work_dir bench)
+	rm -rf "${WORK:?}"/*
+	TREE_BIN=$(private_install "$WORK")
+fi
+PORT=$(free_port 55432)
+SERVER=$WORK/server
+OUT=$WORK/results
+mkdir -p "$OUT"
+
+SETTINGS=(
+	"shared_buffers = 1GB"
+	"fsync = on"
+	"synchronous_commit = on"
+	"max_wal_size = 8GB"
+	"checkpoint_timeout = 30min"
+	"max_connections = 100"
+	"credit_ledger.database = 'bench'"
+	"credit_ledger.sweeper_enabled = off"
+)
+trap 'cluster_stop "$SERVER" "$TREE_BIN"' EXIT
+cluster_start "$SERVER" "$PORT" "$TREE_BIN" "${SETTINGS[@]}"
+
+psql_bench() {
+	"$TREE_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SERVER/sock" -p "$PORT" -U postgres -d bench "$@"
+}
+
+"$TREE_BIN/psql" -X -q -h "$SERVER/sock" -p "$PORT" -U postgres -d postgres -c "CREATE DATABASE bench"
+psql_bench -c "CREATE EXTENSION credit_ledger"
+
+# pg_proc decides which scenarios this build can run
+has_function() {
+	[ "$(psql_bench -Atc "SELECT count(*) FROM pg_proc WHERE pronamespace = 'credit_ledger'::regnamespace AND proname = '$1'")" != 0 ]
+}
+
+echo "== loading $((ACCOUNTS + 1)) accounts into each implementation"
+psql_bench -f "$BENCH/minimal.sql" -f "$BENCH/plpgsql.sql"
+psql_bench -Atc "SELECT bench_min.load($HOT, $ACCOUNTS, 2 * $CREDITS)" >/dev/null
+psql_bench -Atc "SELECT bench_plpgsql.load($HOT, $ACCOUNTS, $CREDITS)" >/dev/null
+psql_bench -v first=$HOT -v last=$ACCOUNTS -v credits=$CREDITS -f "$BENCH/ledger_load.sql" >/dev/null
+# the events the replay scenario repeats
+psql_bench >/dev/null <<-SQL
+	SELECT count(credit_ledger.deduct(a, 1, 'replay-' || a)) FROM generate_series(1, $ACCOUNTS) a;
+	SELECT count(bench_plpgsql.deduct(a, 1, 'replay-' || a)) FROM generate_series(1, $ACCOUNTS) a;
+	INSERT INTO bench_min.wallet_entry (wallet_id, amount, event_id)
+	SELECT a, -1, 'replay-' || a FROM generate_series(1, $ACCOUNTS) a;
+	VACUUM ANALYZE;
+	CHECKPOINT;
+SQL
+
+# run_round KEY IMPL SCRIPT CLIENTS ROUND [pgbench -D args...]
+# One pgbench run; its per-transaction latencies go to KEY/IMPL/latencies
+# (microseconds) and its tps to KEY/IMPL/tps.
+run_round() {
+	local key=$1 impl=$2 script=$3 clients=$4 round=$5
+	shift 5
+	local dir=$OUT/$key/$impl logs=$OUT/$key/$impl/log.$round
+	local threads=$((clients < 2 ? clients : 2))
+	mkdir -p "$logs"
+	if ! "$TREE_BIN/pgbench" -n -M prepared -h "$SERVER/sock" -p "$PORT" -U postgres \
+		-c "$clients" -j "$threads" -T "$SECS" -f "$BENCH/$script" "$@" \
+		-l --log-prefix="$logs/tx" bench >"$dir/pgbench.$round.out" 2>&1; then
+		echo "pgbench failed ($key, $impl, round $round):" >&2
+		tail -20 "$dir/pgbench.$round.out" >&2
+		exit 1
+	fi
+	sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$dir/pgbench.$round.out" >>"$dir/tps"
+	cat "$logs"/tx.* | awk '{ print $3 }' >>"$dir/latencies"
+	rm -rf "$logs"
+}
+
+# scenario KEY LABEL CLIENTS PREPARE -D... -- IMPL=SCRIPT...
+# Runs ROUNDS rounds of every implementation, in turn (A B A B...). The
+# first implementation is the subject, the others its baselines. PREPARE
+# (or -) is called with IMPL and the round before each pgbench run.
+scenario() {
+	local key=$1 label=$2 clients=$3 prepare=$4
+	shift 4
+	local defines=() impls=() round pair
+	while [ "$1" != -- ]; do defines+=("$1"); shift; done
+	shift
+	impls=("$@")
+	echo "== $label, $clients clients: ${impls[*]%%=*}"
+	echo "$key|$label|$clients|${impls[*]%%=*}" >>"$OUT/scenarios"
+	for round in $(seq "$ROUNDS"); do
+		for pair in "${impls[@]}"; do
+			[ "$prepare" = - ] || "$prepare" "${pair%%=*}" "$round"
+			run_round "$key" "${pair%%=*}" "${pair#*=}" "$clients" "$round" "${defines[@]}"
+		done
+	done
+}
+
+SPREAD=(-D lo=1 -D hi=$ACCOUNTS)
+HOTONE=(-D lo=$HOT -D hi=$HOT)
+DEDUCT=(credit_ledger=deduct_ledger.pgb minimal_sql=deduct_minimal.pgb plpgsql=deduct_plpgsql.pgb)
+
+for c in 1 8 32; do
+	[ "$MODE" = smoke ] && [ "$c" != 8 ] && continue
+	scenario "deduct_spread_$c" "deduct, spread over $ACCOUNTS accounts" "$c" - "${SPREAD[@]}" -- "${DEDUCT[@]}"
+	scenario "deduct_hot_$c" "deduct, one hot account" "$c" - "${HOTONE[@]}" -- "${DEDUCT[@]}"
+done
+scenario replay_8 "replay of an existing event" 8 - "${SPREAD[@]}" -- \
+	credit_ledger=replay_ledger.pgb minimal_sql=replay_minimal.pgb plpgsql=replay_plpgsql.pgb
+
+# ---- the summary: one row per implementation, ratios against the subject ----
+CSV=$WORK/bench.csv
+SUMMARY=$WORK/bench.txt
+
+# stats FILE: "mean_ms p99_ms" of the latencies (microseconds) in FILE
+stats() {
+	sort -n "$1" | awk '{ v[NR] = $1; sum += $1 }
+		END { i = int(NR * 0.99 + 0.999999); if (i < 1) i = 1
+		      printf "%.3f %.3f\n", sum / NR / 1000, v[i] / 1000 }'
+}
+
+mean_tps() {
+	awk '{ sum += $1 } END { printf "%.0f\n", sum / NR }' "$1"
+}
+
+echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tps_ratio" >"$CSV"
+{
+	printf '%-36s %7s  %-14s %9s %9s %9s %8s\n' scenario clients implementation tps mean_ms p99_ms ratio
+	while IFS='|' read -r key label clients impls; do
+		subject=
+		for impl in $impls; do
+			tps=$(mean_tps "$OUT/$key/$impl/tps")
+			read -r mean p99 < <(stats "$OUT/$key/$impl/latencies")
+			if [ -z "$subject" ]; then
+				subject=$tps
+				ratio=
+			else
+				ratio=$(awk -v a="$subject" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')
+			fi
+			printf '%-36s %7s  %-14s %9s %9s %9s %8s\n' "$label" "$clients" "$impl" "$tps" "$mean" "$p99" "$ratio"
+			echo "\"$label\",$clients,$impl,$(wc -l <"$OUT/$key/$impl/tps"),$tps,$mean,$p99,$ratio" >>"$CSV"
+			label= clients=
+		done
+	done <"$OUT/scenarios"
+} >"$SUMMARY"
+
+echo
+echo "== settings: ${SETTINGS[*]}; pgbench -M prepared, ${ROUNDS} rounds of ${SECS}s per implementation, alternating"
+echo "== ratio = credit_ledger tps / that implementation's tps (above 1: credit_ledger is faster)"
+cat "$SUMMARY"
+echo
+echo "results: $CSV"
