@@ -38,3 +38,6 @@ include $(PGXS)
 # test/check.sh reads the suite lists from here: make print-REGRESS
 print-%:
 	@echo $($*)
+
+# every unit includes the shared headers: a change to them rebuilds all
+$(OBJS): src/credit_ledger.h src/query.h src/errors.h
