@@ -6,6 +6,8 @@ OBJS = \
 	src/adjust.o \
 	src/args.o \
 	src/bucket.o \
+	src/cancel.o \
+	src/confirm.o \
 	src/credit_ledger.o \
 	src/deduct.o \
 	src/entry.o \
@@ -17,6 +19,7 @@ OBJS = \
 	src/operation.o \
 	src/query.o \
 	src/refund.o \
+	src/reserve.o \
 	src/slices.o \
 	src/triggers.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
@@ -26,7 +29,7 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts
+REGRESS = setup accounts holds hold_expiry
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION =
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
