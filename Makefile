@@ -21,6 +21,7 @@ OBJS = \
 	src/refund.o \
 	src/reserve.o \
 	src/slices.o \
+	src/sweep.o \
 	src/triggers.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
 
@@ -29,9 +30,9 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts holds hold_expiry
+REGRESS = setup accounts holds hold_expiry sweep
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
-ISOLATION =
+ISOLATION = reserve_overspend reserve_same_event confirm_cancel_race confirm_sweep_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config

@@ -330,6 +330,18 @@ COMMENT ON COLUMN credit_ledger.expiring_grants.remaining IS 'unspent credits th
 COMMENT ON COLUMN credit_ledger.expiring_grants.expires_at IS 'when the remaining credits lapse';
 
 ---------------------------------------------------------------------------
+-- Housekeeping
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.sweep(max_rows integer DEFAULT 1000,
+                                    OUT holds_expired integer, OUT grants_expired integer)
+    RETURNS record
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_sweep';
+COMMENT ON FUNCTION credit_ledger.sweep(integer) IS
+    'writes the due expiries of holds and grants on up to max_rows accounts, skipping accounts locked by callers (what the background worker runs); grants_expired counts bucket lapses';
+
+---------------------------------------------------------------------------
 -- Reading
 ---------------------------------------------------------------------------
 

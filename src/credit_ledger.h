@@ -200,6 +200,16 @@ extern void hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amo
 						 Datum metadata, bool has_metadata, int64 price_rule_id,
 						 const int64 *tokens);
 
+/* ---- the sweep (sweep.c) ---- */
+typedef struct SweepResult
+{
+	int			accounts;		/* accounts locked and swept */
+	int64		holds_expired;
+	int64		grants_expired; /* bucket lapses */
+} SweepResult;
+
+extern void sweep_batch(int max_accounts, SweepResult *result);
+
 /* ---- idempotency (idempotency.c) ---- */
 extern void event_id_check(const char *event_id);
 extern void request_add_text(StringInfo request, const char *key, const char *value);

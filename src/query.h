@@ -25,6 +25,9 @@ typedef struct CachedQuery
 /*
  * Runs the statement and checks that SPI answered expected_ret; max_rows 0
  * means all. nulls uses SPI's convention (' ' = value, 'n' = NULL).
+ * read_only = true reads with the calling statement's snapshot, taken before
+ * the account lock was granted: it misses what a concurrent call committed
+ * while this one waited. Reads after the lock pass false (fresh snapshot).
  */
 extern uint64 query_run(CachedQuery *q, Datum *values, const char *nulls,
 						bool read_only, long max_rows, int expected_ret);
