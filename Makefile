@@ -20,9 +20,11 @@ OBJS = \
 	src/query.o \
 	src/refund.o \
 	src/reserve.o \
+	src/shmem.o \
 	src/slices.o \
 	src/sweep.o \
-	src/triggers.o
+	src/triggers.o \
+	src/worker.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
 
 EXTENSION = credit_ledger

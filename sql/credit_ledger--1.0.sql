@@ -341,6 +341,16 @@ CREATE FUNCTION credit_ledger.sweep(max_rows integer DEFAULT 1000,
 COMMENT ON FUNCTION credit_ledger.sweep(integer) IS
     'writes the due expiries of holds and grants on up to max_rows accounts, skipping accounts locked by callers (what the background worker runs); grants_expired counts bucket lapses';
 
+CREATE FUNCTION credit_ledger.worker_status(OUT pid integer, OUT database text,
+                                            OUT last_sweep_at timestamptz,
+                                            OUT holds_expired bigint, OUT grants_expired bigint,
+                                            OUT last_error text)
+    RETURNS record
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_worker_status';
+COMMENT ON FUNCTION credit_ledger.worker_status() IS
+    'the background worker as of now: pid (NULL = not running), database (NULL while it waits, disabled or before the database exists), last sweep, holds and grant lapses it expired since the server started, its last error; 55000 without shared_preload_libraries';
+
 ---------------------------------------------------------------------------
 -- Reading
 ---------------------------------------------------------------------------

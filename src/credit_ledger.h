@@ -210,6 +210,15 @@ typedef struct SweepResult
 
 extern void sweep_batch(int max_accounts, SweepResult *result);
 
+/* ---- the background worker (worker.c) and its shared state (shmem.c) ---- */
+extern void worker_register(void);
+extern void shmem_install_hooks(void);
+extern bool worker_state_start(void);
+extern void worker_state_set_connected(void);
+extern void worker_state_request_connect(void);
+extern void worker_state_swept(const SweepResult *result);
+extern void worker_state_error(const char *message);
+
 /* ---- idempotency (idempotency.c) ---- */
 extern void event_id_check(const char *event_id);
 extern void request_add_text(StringInfo request, const char *key, const char *value);
