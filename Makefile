@@ -32,7 +32,7 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts holds hold_expiry sweep
+REGRESS = setup accounts holds hold_expiry sweep worker
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = reserve_overspend reserve_same_event confirm_cancel_race confirm_sweep_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
