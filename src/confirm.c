@@ -42,7 +42,6 @@ hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
 			 Datum metadata, bool has_metadata, int64 price_rule_id, const int64 *tokens)
 {
 	Hold		hold;
-	LedgerEntry e = {0};
 	Slices		consumed;
 	Slices		unused;
 	int64		final;
@@ -73,18 +72,12 @@ hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
 	}
 	op->acct.debt = credits_add(op->acct.debt, on_credit);
 
-	e.kind = "confirm";
-	e.amount = -final;
-	e.reserved_delta = -hold.amount;
-	e.event_id = op->event_id;
-	e.hold_id = hold_id;
-	e.source = hold.source;
-	e.metadata = metadata;
-	e.has_metadata = has_metadata;
-	e.price_rule_id = price_rule_id;
-	e.tokens = tokens;
-	e.slices = &consumed;
-	op->entry_id = entry_write(op, &e);
+	op->entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = "confirm", .amount = -final, .reserved_delta = -hold.amount,
+		.event_id = op->event_id, .hold_id = hold_id, .source = hold.source,
+		.metadata = metadata, .has_metadata = has_metadata,
+		.price_rule_id = price_rule_id, .tokens = tokens, .slices = &consumed
+	});
 	op->hold_id = hold_id;
 	op->amount = final;
 	op->acct.total_consumed = credits_add(op->acct.total_consumed, final);

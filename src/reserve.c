@@ -106,7 +106,6 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
-		LedgerEntry e = {0};
 		Slices		drawn;
 		char	   *description = arg_optional_text(fcinfo, 5);
 
@@ -119,16 +118,11 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 								 metadata, has_metadata, expires_at);
 		account_note_expiry(&op.acct, expires_at);
 
-		e.kind = "reserve";
-		e.reserved_delta = amount;
-		e.event_id = op.event_id;
-		e.hold_id = op.hold_id;
-		e.source = source;
-		e.description = description;
-		e.metadata = metadata;
-		e.has_metadata = has_metadata;
-		e.slices = &drawn;
-		op.entry_id = entry_write(&op, &e);
+		op.entry_id = entry_write(&op, &(LedgerEntry) {
+			.kind = "reserve", .reserved_delta = amount, .event_id = op.event_id,
+			.hold_id = op.hold_id, .source = source, .description = description,
+			.metadata = metadata, .has_metadata = has_metadata, .slices = &drawn
+		});
 		op.amount = amount;
 	}
 	PG_RETURN_DATUM(op_finish(&op, fcinfo));
