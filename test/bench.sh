@@ -110,12 +110,12 @@ run_round() {
 	rm -rf "$logs"
 }
 
-# scenario KEY LABEL CLIENTS PREPARE -D... -- IMPL=SCRIPT...
+# scenario KEY LABEL CLIENTS HOOK -D... -- IMPL=SCRIPT...
 # Runs ROUNDS rounds of every implementation, in turn (A B A B...). The
-# first implementation is the subject, the others its baselines. PREPARE
-# (or -) is called with IMPL and the round before each pgbench run.
+# first implementation is the subject, the others its baselines. HOOK (or
+# -) is called as HOOK before|after IMPL ROUND around each pgbench run.
 scenario() {
-	local key=$1 label=$2 clients=$3 prepare=$4
+	local key=$1 label=$2 clients=$3 hook=$4
 	shift 4
 	local defines=() impls=() round pair
 	while [ "$1" != -- ]; do defines+=("$1"); shift; done
@@ -125,8 +125,9 @@ scenario() {
 	echo "$key|$label|$clients|${impls[*]%%=*}" >>"$OUT/scenarios"
 	for round in $(seq "$ROUNDS"); do
 		for pair in "${impls[@]}"; do
-			[ "$prepare" = - ] || "$prepare" "${pair%%=*}" "$round"
+			[ "$hook" = - ] || "$hook" before "${pair%%=*}" "$round"
 			run_round "$key" "${pair%%=*}" "${pair#*=}" "$clients" "$round" "${defines[@]}"
+			[ "$hook" = - ] || "$hook" after "${pair%%=*}" "$round"
 		done
 	done
 }
@@ -142,6 +143,53 @@ for c in 1 8 32; do
 done
 scenario replay_8 "replay of an existing event" 8 - "${SPREAD[@]}" -- \
 	credit_ledger=replay_ledger.pgb minimal_sql=replay_minimal.pgb plpgsql=replay_plpgsql.pgb
+
+if has_function reserve && has_function confirm; then
+	scenario reserve_confirm_8 "reserve + confirm (2 transactions)" 8 - "${SPREAD[@]}" -- \
+		credit_ledger=reserve_confirm_ledger.pgb minimal_sql=reserve_confirm_minimal.pgb \
+		plpgsql=reserve_confirm_plpgsql.pgb
+else
+	echo "== skipped: reserve + confirm (no credit_ledger.reserve in this build)"
+fi
+
+# The worker scenario: HOLDS holds on accounts of their own (BG_FIRST..),
+# due at once, created with the sweeper off before each round "during_sweep"
+# (a share of HOLDS each); the sweeper is on during those rounds only.
+BG_FIRST=1000001
+BG_ACCOUNTS=$((HOLDS / 10))
+sweeper() {
+	psql_bench -c "ALTER SYSTEM SET credit_ledger.sweeper_enabled = $1" -c "SELECT pg_reload_conf()" >/dev/null
+}
+holds_expired() {
+	psql_bench -Atc "SELECT coalesce(holds_expired, 0) FROM credit_ledger.worker_status()"
+}
+worker_round() {
+	local when=$1 impl=$2 round=$3 share=$((HOLDS / ROUNDS)) i
+	[ "$impl" = during_sweep ] || return 0
+	if [ "$when" = before ]; then
+		psql_bench -Atc "SELECT count(credit_ledger.reserve($BG_FIRST + i % $BG_ACCOUNTS, 1,
+			'bg-$round-' || i, interval '1 second')) FROM generate_series(1, $share) i" >/dev/null
+		sleep 1
+		EXPIRED_BEFORE=$(holds_expired)
+		sweeper on
+		# start measuring once the worker is at work
+		for i in $(seq 100); do
+			[ "$(holds_expired)" -gt "$EXPIRED_BEFORE" ] && break
+			sleep 0.1
+		done
+	else
+		echo "   round $round: the worker expired $(($(holds_expired) - EXPIRED_BEFORE)) of $share holds during the round"
+		sweeper off
+	fi
+}
+if has_function sweep && has_function worker_status; then
+	psql_bench -Atc "SELECT count(credit_ledger.grant_credits(a, $CREDITS, 'bg-' || a))
+		FROM generate_series($BG_FIRST, $BG_FIRST + $BG_ACCOUNTS - 1) a" >/dev/null
+	scenario worker_8 "deduct while the worker expires $HOLDS holds" 8 worker_round "${SPREAD[@]}" -- \
+		during_sweep=deduct_ledger.pgb no_sweep=deduct_ledger.pgb
+else
+	echo "== skipped: deduct while the worker sweeps (no credit_ledger.sweep in this build)"
+fi
 
 # ---- the summary: one row per implementation, ratios against the subject ----
 CSV=$WORK/bench.csv
@@ -160,7 +208,7 @@ mean_tps() {
 
 echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tps_ratio" >"$CSV"
 {
-	printf '%-36s %7s  %-14s %9s %9s %9s %8s\n' scenario clients implementation tps mean_ms p99_ms ratio
+	printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' scenario clients implementation tps mean_ms p99_ms ratio
 	while IFS='|' read -r key label clients impls; do
 		subject=
 		for impl in $impls; do
@@ -172,7 +220,7 @@ echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tp
 			else
 				ratio=$(awk -v a="$subject" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')
 			fi
-			printf '%-36s %7s  %-14s %9s %9s %9s %8s\n' "$label" "$clients" "$impl" "$tps" "$mean" "$p99" "$ratio"
+			printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' "$label" "$clients" "$impl" "$tps" "$mean" "$p99" "$ratio"
 			echo "\"$label\",$clients,$impl,$(wc -l <"$OUT/$key/$impl/tps"),$tps,$mean,$p99,$ratio" >>"$CSV"
 			label= clients=
 		done
@@ -181,7 +229,8 @@ echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tp
 
 echo
 echo "== settings: ${SETTINGS[*]}; pgbench -M prepared, ${ROUNDS} rounds of ${SECS}s per implementation, alternating"
-echo "== ratio = credit_ledger tps / that implementation's tps (above 1: credit_ledger is faster)"
+echo "== ratio = credit_ledger tps / that implementation's tps (above 1: credit_ledger is faster);"
+echo "   for the worker scenario: tps while the worker sweeps / tps with the sweeper off"
 cat "$SUMMARY"
 echo
 echo "results: $CSV"

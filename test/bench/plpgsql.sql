@@ -189,6 +189,125 @@ BEGIN
 END
 $$;
 
+CREATE TABLE bench_plpgsql.hold (
+    account_id      bigint NOT NULL,
+    hold_id         bigserial,
+    state           text NOT NULL DEFAULT 'pending',
+    amount          bigint NOT NULL,
+    bucket_ids      bigint[] NOT NULL,
+    bucket_amounts  bigint[] NOT NULL,
+    event_id        text NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    settled_amount  bigint,
+    PRIMARY KEY (account_id, hold_id)
+);
+CREATE INDEX ON bench_plpgsql.hold (expires_at) WHERE state = 'pending';
+
+-- reserve: the held credits are drawn from the buckets at once (slices
+-- kept on the hold), and count as reserved until settled
+CREATE FUNCTION bench_plpgsql.reserve(p_account_id bigint, p_amount bigint, p_event_id text,
+                                      p_ttl interval DEFAULT interval '30 minutes')
+RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
+DECLARE
+    op record;
+    acct bench_plpgsql.account;
+    d record;
+    new_hold bigint;
+    new_entry bigint;
+    request text := format('reserve amount=%s ttl=%s', p_amount, p_ttl);
+BEGIN
+    IF p_amount IS NULL OR p_amount <= 0 THEN
+        RAISE EXCEPTION 'amount must be positive' USING ERRCODE = '22023';
+    END IF;
+    op := bench_plpgsql.begin_op(p_account_id, p_event_id, request);
+    IF (op.replay).replayed THEN
+        RETURN op.replay;
+    END IF;
+    acct := op.acct;
+    PERFORM bench_plpgsql.require_spendable(acct, p_amount);
+
+    d := bench_plpgsql.draw(p_account_id, p_amount);
+    INSERT INTO bench_plpgsql.hold (account_id, amount, bucket_ids, bucket_amounts, event_id,
+                                    expires_at)
+    VALUES (p_account_id, p_amount, d.ids, d.amounts, p_event_id, now() + p_ttl)
+    RETURNING hold_id INTO new_hold;
+    acct.reserved := acct.reserved + p_amount;
+    acct.debt := acct.debt + d.uncovered;
+    INSERT INTO bench_plpgsql.entry (account_id, kind, amount, balance_after, reserved_after,
+                                     event_id, hold_id, bucket_ids, bucket_amounts, request)
+    VALUES (p_account_id, 'reserve', 0, acct.balance, acct.reserved, p_event_id, new_hold,
+            d.ids, d.amounts, request)
+    RETURNING entry_id INTO new_entry;
+    UPDATE bench_plpgsql.account
+    SET reserved = acct.reserved, debt = acct.debt, total_expired = acct.total_expired,
+        balance = acct.balance, next_expiry_at = least(acct.next_expiry_at, now() + p_ttl)
+    WHERE account_id = p_account_id;
+    RETURN (new_entry, new_hold, p_account_id, p_amount, acct.balance, acct.reserved,
+            acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+END
+$$;
+
+-- confirm: settles a pending hold for the final amount (up to the held
+-- amount here); the unused part goes back to its buckets, last slice first
+CREATE FUNCTION bench_plpgsql.confirm(p_account_id bigint, p_hold_id bigint, p_amount bigint)
+RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
+DECLARE
+    acct bench_plpgsql.account;
+    h bench_plpgsql.hold;
+    prior record;
+    unused bigint;
+    back bigint;
+    i int;
+    new_entry bigint;
+BEGIN
+    SELECT * INTO acct FROM bench_plpgsql.account WHERE account_id = p_account_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'account not found' USING ERRCODE = 'LD002';
+    END IF;
+    SELECT * INTO h FROM bench_plpgsql.hold WHERE account_id = p_account_id AND hold_id = p_hold_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'hold not found' USING ERRCODE = 'LD006';
+    END IF;
+    IF h.state = 'confirmed' AND h.settled_amount = p_amount THEN
+        SELECT entry_id, balance_after, reserved_after INTO prior FROM bench_plpgsql.entry
+        WHERE account_id = p_account_id AND hold_id = p_hold_id AND kind = 'confirm';
+        RETURN (prior.entry_id, p_hold_id, p_account_id, p_amount, prior.balance_after,
+                prior.reserved_after, prior.balance_after - prior.reserved_after, true);
+    END IF;
+    IF h.state <> 'pending' OR h.expires_at <= now() THEN
+        RAISE EXCEPTION 'hold not pending' USING ERRCODE = 'LD005';
+    END IF;
+    IF p_amount > h.amount THEN
+        RAISE EXCEPTION 'confirm above the held amount is not part of this baseline';
+    END IF;
+
+    unused := h.amount - p_amount;
+    i := array_length(h.bucket_ids, 1);
+    WHILE unused > 0 AND i >= 1 LOOP
+        back := least(unused, h.bucket_amounts[i]);
+        UPDATE bench_plpgsql.bucket SET remaining = remaining + back
+        WHERE account_id = p_account_id AND bucket_id = h.bucket_ids[i];
+        unused := unused - back;
+        i := i - 1;
+    END LOOP;
+    acct.balance := acct.balance - p_amount;
+    acct.reserved := acct.reserved - h.amount;
+    acct.total_consumed := acct.total_consumed + p_amount;
+    UPDATE bench_plpgsql.hold SET state = 'confirmed', settled_amount = p_amount
+    WHERE account_id = p_account_id AND hold_id = p_hold_id;
+    INSERT INTO bench_plpgsql.entry (account_id, kind, amount, balance_after, reserved_after,
+                                     hold_id, request)
+    VALUES (p_account_id, 'confirm', -p_amount, acct.balance, acct.reserved, p_hold_id,
+            format('confirm amount=%s', p_amount))
+    RETURNING entry_id INTO new_entry;
+    UPDATE bench_plpgsql.account
+    SET balance = acct.balance, reserved = acct.reserved, total_consumed = acct.total_consumed
+    WHERE account_id = p_account_id;
+    RETURN (new_entry, p_hold_id, p_account_id, p_amount, acct.balance, acct.reserved,
+            acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+END
+$$;
+
 -- load(first, last, credits): per account a gift bucket that expires in 30
 -- days (spent first) and a paid bucket that never expires, as in credit_ledger
 CREATE FUNCTION bench_plpgsql.load(first bigint, last bigint, credits bigint) RETURNS void
