@@ -198,6 +198,13 @@ else
 	echo "== skipped: deduct while the worker sweeps (no credit_ledger.sweep in this build)"
 fi
 
+# every figure credit_ledger stores must still follow from its entries
+if [ "$(psql_bench -Atc "SELECT count(*) FROM credit_ledger.verify()")" != 0 ]; then
+	echo "credit_ledger.verify() found inconsistencies after the benchmark:" >&2
+	psql_bench -c "SELECT * FROM credit_ledger.verify() LIMIT 20" >&2
+	exit 1
+fi
+
 # ---- the summary: one row per implementation, ratios against the subject ----
 CSV=$WORK/bench.csv
 SUMMARY=$WORK/bench.txt
