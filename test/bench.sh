@@ -159,6 +159,16 @@ else
 	echo "== skipped: reserve + confirm (no credit_ledger.reserve in this build)"
 fi
 
+if has_function charge; then
+	for schema in credit_ledger bench_plpgsql; do
+		psql_bench -v schema=$schema -f "$BENCH/prices.sql" >/dev/null
+	done
+	scenario charge_8 "charge (price resolution included)" 8 - "${SPREAD[@]}" -- \
+		credit_ledger=charge_ledger.pgb minimal_sql=charge_minimal.pgb plpgsql=charge_plpgsql.pgb
+else
+	echo "== skipped: charge (no credit_ledger.charge in this build)"
+fi
+
 # The worker scenario: HOLDS holds on accounts of their own (BG_FIRST..),
 # due at once, created with the sweeper off before each round "during_sweep"
 # (a share of HOLDS each); the sweeper is on during those rounds only.

@@ -152,7 +152,10 @@ END
 $$;
 
 CREATE FUNCTION bench_plpgsql.deduct(p_account_id bigint, p_amount bigint, p_event_id text,
-                                     p_source text DEFAULT 'usage')
+                                     p_source text DEFAULT 'usage',
+                                     p_price_rule_id bigint DEFAULT NULL,
+                                     p_input_tokens bigint DEFAULT NULL,
+                                     p_output_tokens bigint DEFAULT NULL)
 RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
 DECLARE
     op record;
@@ -176,9 +179,11 @@ BEGIN
     acct.balance := acct.balance - p_amount;
     acct.total_consumed := acct.total_consumed + p_amount;
     INSERT INTO bench_plpgsql.entry (account_id, kind, amount, balance_after, reserved_after,
-                                     event_id, source, bucket_ids, bucket_amounts, request)
+                                     event_id, source, bucket_ids, bucket_amounts, price_rule_id,
+                                     input_tokens, output_tokens, request)
     VALUES (p_account_id, 'deduct', -p_amount, acct.balance, acct.reserved, p_event_id,
-            p_source, d.ids, d.amounts, format('deduct amount=%s source=%s', p_amount, p_source))
+            p_source, d.ids, d.amounts, p_price_rule_id, p_input_tokens, p_output_tokens,
+            format('deduct amount=%s source=%s', p_amount, p_source))
     RETURNING entry_id INTO new_entry;
     UPDATE bench_plpgsql.account
     SET balance = acct.balance, debt = acct.debt, total_consumed = acct.total_consumed,
@@ -305,6 +310,53 @@ BEGIN
     WHERE account_id = p_account_id;
     RETURN (new_entry, p_hold_id, p_account_id, p_amount, acct.balance, acct.reserved,
             acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+END
+$$;
+
+CREATE TABLE bench_plpgsql.price_rule (
+    id            bigserial PRIMARY KEY,
+    scene         text,
+    provider      text,
+    model         text,
+    input_price   numeric NOT NULL,
+    output_price  numeric NOT NULL,
+    cached_price  numeric NOT NULL DEFAULT 0,
+    reasoning_price numeric NOT NULL DEFAULT 0,
+    request_price numeric NOT NULL DEFAULT 0,
+    min_charge    bigint NOT NULL DEFAULT 0,
+    priority      integer NOT NULL DEFAULT 0,
+    valid_from    timestamptz NOT NULL DEFAULT now(),
+    valid_until   timestamptz,
+    active        boolean NOT NULL DEFAULT true
+);
+
+-- charge: the most specific active rule prices the tokens (rounded up
+-- once), then the credits are deducted with the rule and tokens recorded
+CREATE FUNCTION bench_plpgsql.charge(p_account_id bigint, p_event_id text, p_scene text,
+                                     p_provider text, p_model text,
+                                     p_input_tokens bigint, p_output_tokens bigint)
+RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
+DECLARE
+    r bench_plpgsql.price_rule;
+    credits bigint;
+BEGIN
+    SELECT * INTO r FROM bench_plpgsql.price_rule p
+    WHERE p.active AND p.valid_from <= now() AND (p.valid_until IS NULL OR p.valid_until > now())
+      AND (p.scene IS NULL OR p.scene = p_scene)
+      AND (p.provider IS NULL OR p.provider = p_provider)
+      AND (p.model IS NULL OR p.model = p_model
+           OR (p.model LIKE '%*' AND starts_with(p_model, rtrim(p.model, '*'))))
+    ORDER BY p.model = p_model DESC NULLS LAST, length(p.model) DESC NULLS LAST,
+             p.scene IS NOT NULL DESC, p.provider IS NOT NULL DESC,
+             p.priority DESC, p.valid_from DESC, p.id DESC
+    LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no price rule matches' USING ERRCODE = 'LD007';
+    END IF;
+    credits := greatest(ceil((p_input_tokens * r.input_price + p_output_tokens * r.output_price)
+                             / 1000000 + r.request_price), r.min_charge);
+    RETURN bench_plpgsql.deduct(p_account_id, credits, p_event_id, 'usage', r.id,
+                                p_input_tokens, p_output_tokens);
 END
 $$;
 
