@@ -56,16 +56,26 @@ CREATE TYPE bench_plpgsql.op_result AS (
     entry_id bigint, hold_id bigint, account_id bigint, amount bigint,
     balance bigint, reserved bigint, available bigint, replayed boolean);
 
--- The account, locked, with its due buckets lapsed. NULL result and
--- replay set when the event_id was used before by the same request.
-CREATE FUNCTION bench_plpgsql.begin_op(p_account_id bigint, p_event_id text, p_request text,
+-- The start of money out: the account locked, the event looked up (replay
+-- is set when the same request used it before, and nothing else is done),
+-- due buckets lapsed, the credit limit checked, and amount drawn from the
+-- buckets (slices in ids/amounts, the part they could not cover in
+-- uncovered).
+CREATE FUNCTION bench_plpgsql.begin_op(p_account_id bigint, p_amount bigint, p_event_id text,
+                                       p_request text,
                                        OUT acct bench_plpgsql.account,
-                                       OUT replay bench_plpgsql.op_result)
+                                       OUT replay bench_plpgsql.op_result,
+                                       OUT ids bigint[], OUT amounts bigint[],
+                                       OUT uncovered bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     prior record;
     due record;
+    drawn record;
 BEGIN
+    IF p_amount IS NULL OR p_amount <= 0 THEN
+        RAISE EXCEPTION 'amount must be positive' USING ERRCODE = '22023';
+    END IF;
     SELECT * INTO acct FROM bench_plpgsql.account
     WHERE account_id = p_account_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -106,6 +116,12 @@ BEGIN
         SELECT min(expires_at) INTO acct.next_expiry_at FROM bench_plpgsql.bucket
         WHERE account_id = p_account_id AND remaining > 0;
     END IF;
+
+    PERFORM bench_plpgsql.require_spendable(acct, p_amount);
+    drawn := bench_plpgsql.draw(p_account_id, p_amount);
+    ids := drawn.ids;
+    amounts := drawn.amounts;
+    uncovered := drawn.uncovered;
 END
 $$;
 
@@ -151,6 +167,21 @@ BEGIN
 END
 $$;
 
+-- Stores the account's figures (still under its lock) and builds the result.
+CREATE FUNCTION bench_plpgsql.finish_op(acct bench_plpgsql.account, p_entry_id bigint,
+                                        p_hold_id bigint, p_amount bigint)
+RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE bench_plpgsql.account
+    SET balance = acct.balance, reserved = acct.reserved, debt = acct.debt,
+        total_consumed = acct.total_consumed, total_expired = acct.total_expired,
+        next_expiry_at = acct.next_expiry_at
+    WHERE account_id = acct.account_id;
+    RETURN (p_entry_id, p_hold_id, acct.account_id, p_amount, acct.balance, acct.reserved,
+            acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+END
+$$;
+
 CREATE FUNCTION bench_plpgsql.deduct(p_account_id bigint, p_amount bigint, p_event_id text,
                                      p_source text DEFAULT 'usage',
                                      p_price_rule_id bigint DEFAULT NULL,
@@ -158,23 +189,16 @@ CREATE FUNCTION bench_plpgsql.deduct(p_account_id bigint, p_amount bigint, p_eve
                                      p_output_tokens bigint DEFAULT NULL)
 RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
 DECLARE
-    op record;
-    acct bench_plpgsql.account;
     d record;
+    acct bench_plpgsql.account;
     new_entry bigint;
 BEGIN
-    IF p_amount IS NULL OR p_amount <= 0 THEN
-        RAISE EXCEPTION 'amount must be positive' USING ERRCODE = '22023';
+    d := bench_plpgsql.begin_op(p_account_id, p_amount, p_event_id,
+                                format('deduct amount=%s source=%s', p_amount, p_source));
+    IF (d.replay).replayed THEN
+        RETURN d.replay;
     END IF;
-    op := bench_plpgsql.begin_op(p_account_id, p_event_id,
-                                 format('deduct amount=%s source=%s', p_amount, p_source));
-    IF (op.replay).replayed THEN
-        RETURN op.replay;
-    END IF;
-    acct := op.acct;
-    PERFORM bench_plpgsql.require_spendable(acct, p_amount);
-
-    d := bench_plpgsql.draw(p_account_id, p_amount);
+    acct := d.acct;
     acct.debt := acct.debt + d.uncovered;
     acct.balance := acct.balance - p_amount;
     acct.total_consumed := acct.total_consumed + p_amount;
@@ -185,12 +209,7 @@ BEGIN
             p_source, d.ids, d.amounts, p_price_rule_id, p_input_tokens, p_output_tokens,
             format('deduct amount=%s source=%s', p_amount, p_source))
     RETURNING entry_id INTO new_entry;
-    UPDATE bench_plpgsql.account
-    SET balance = acct.balance, debt = acct.debt, total_consumed = acct.total_consumed,
-        total_expired = acct.total_expired, next_expiry_at = acct.next_expiry_at
-    WHERE account_id = p_account_id;
-    RETURN (new_entry, NULL, p_account_id, p_amount, acct.balance, acct.reserved,
-            acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+    RETURN bench_plpgsql.finish_op(acct, new_entry, NULL, p_amount);
 END
 $$;
 
@@ -214,24 +233,17 @@ CREATE FUNCTION bench_plpgsql.reserve(p_account_id bigint, p_amount bigint, p_ev
                                       p_ttl interval DEFAULT interval '30 minutes')
 RETURNS bench_plpgsql.op_result LANGUAGE plpgsql AS $$
 DECLARE
-    op record;
-    acct bench_plpgsql.account;
     d record;
+    acct bench_plpgsql.account;
     new_hold bigint;
     new_entry bigint;
     request text := format('reserve amount=%s ttl=%s', p_amount, p_ttl);
 BEGIN
-    IF p_amount IS NULL OR p_amount <= 0 THEN
-        RAISE EXCEPTION 'amount must be positive' USING ERRCODE = '22023';
+    d := bench_plpgsql.begin_op(p_account_id, p_amount, p_event_id, request);
+    IF (d.replay).replayed THEN
+        RETURN d.replay;
     END IF;
-    op := bench_plpgsql.begin_op(p_account_id, p_event_id, request);
-    IF (op.replay).replayed THEN
-        RETURN op.replay;
-    END IF;
-    acct := op.acct;
-    PERFORM bench_plpgsql.require_spendable(acct, p_amount);
-
-    d := bench_plpgsql.draw(p_account_id, p_amount);
+    acct := d.acct;
     INSERT INTO bench_plpgsql.hold (account_id, amount, bucket_ids, bucket_amounts, event_id,
                                     expires_at)
     VALUES (p_account_id, p_amount, d.ids, d.amounts, p_event_id, now() + p_ttl)
@@ -243,12 +255,8 @@ BEGIN
     VALUES (p_account_id, 'reserve', 0, acct.balance, acct.reserved, p_event_id, new_hold,
             d.ids, d.amounts, request)
     RETURNING entry_id INTO new_entry;
-    UPDATE bench_plpgsql.account
-    SET reserved = acct.reserved, debt = acct.debt, total_expired = acct.total_expired,
-        balance = acct.balance, next_expiry_at = least(acct.next_expiry_at, now() + p_ttl)
-    WHERE account_id = p_account_id;
-    RETURN (new_entry, new_hold, p_account_id, p_amount, acct.balance, acct.reserved,
-            acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+    acct.next_expiry_at := least(acct.next_expiry_at, now() + p_ttl);
+    RETURN bench_plpgsql.finish_op(acct, new_entry, new_hold, p_amount);
 END
 $$;
 
@@ -305,11 +313,7 @@ BEGIN
     VALUES (p_account_id, 'confirm', -p_amount, acct.balance, acct.reserved, p_hold_id,
             format('confirm amount=%s', p_amount))
     RETURNING entry_id INTO new_entry;
-    UPDATE bench_plpgsql.account
-    SET balance = acct.balance, reserved = acct.reserved, total_consumed = acct.total_consumed
-    WHERE account_id = p_account_id;
-    RETURN (new_entry, p_hold_id, p_account_id, p_amount, acct.balance, acct.reserved,
-            acct.balance - acct.reserved, false)::bench_plpgsql.op_result;
+    RETURN bench_plpgsql.finish_op(acct, new_entry, p_hold_id, p_amount);
 END
 $$;
 
