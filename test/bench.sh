@@ -170,38 +170,39 @@ else
 fi
 
 # The worker scenario: HOLDS holds on accounts of their own (BG_FIRST..),
-# due at once, created with the sweeper off before each round "during_sweep"
-# (a share of HOLDS each); the sweeper is on during those rounds only.
+# due at once, created with the sweeper off; the sweeper is on during the
+# rounds "during_sweep" only (it takes a few seconds to restart and
+# connect; the round starts once it is sweeping).
 BG_FIRST=1000001
 BG_ACCOUNTS=$((HOLDS / 10))
 sweeper() {
 	psql_bench -c "ALTER SYSTEM SET credit_ledger.sweeper_enabled = $1" -c "SELECT pg_reload_conf()" >/dev/null
 }
 holds_expired() {
-	psql_bench -Atc "SELECT coalesce(holds_expired, 0) FROM credit_ledger.worker_status()"
+	psql_bench -Atc "SELECT count(*) FROM credit_ledger.hold WHERE state = 'expired'"
 }
 worker_round() {
-	local when=$1 impl=$2 round=$3 share=$((HOLDS / ROUNDS)) i
+	local when=$1 impl=$2 round=$3 i
 	[ "$impl" = during_sweep ] || return 0
 	if [ "$when" = before ]; then
-		psql_bench -Atc "SELECT count(credit_ledger.reserve($BG_FIRST + i % $BG_ACCOUNTS, 1,
-			'bg-$round-' || i, interval '1 second')) FROM generate_series(1, $share) i" >/dev/null
-		sleep 1
 		EXPIRED_BEFORE=$(holds_expired)
 		sweeper on
-		# start measuring once the worker is at work
-		for i in $(seq 100); do
-			[ "$(holds_expired)" -gt "$EXPIRED_BEFORE" ] && break
+		for i in $(seq 300); do
+			[ "$(psql_bench -Atc "SELECT count(*) FROM pg_stat_activity
+				WHERE datname = 'bench' AND backend_type = 'credit_ledger sweeper'")" != 0 ] && break
 			sleep 0.1
 		done
 	else
-		echo "   round $round: the worker expired $(($(holds_expired) - EXPIRED_BEFORE)) of $share holds during the round"
+		echo "   round $round: the worker expired $(($(holds_expired) - EXPIRED_BEFORE)) holds during the round"
 		sweeper off
 	fi
 }
 if has_function sweep && has_function worker_status; then
 	psql_bench -Atc "SELECT count(credit_ledger.grant_credits(a, $CREDITS, 'bg-' || a))
 		FROM generate_series($BG_FIRST, $BG_FIRST + $BG_ACCOUNTS - 1) a" >/dev/null
+	psql_bench -Atc "SELECT count(credit_ledger.reserve($BG_FIRST + i % $BG_ACCOUNTS, 1, 'bg-' || i,
+		interval '1 second')) FROM generate_series(1, $HOLDS) i" >/dev/null
+	sleep 1
 	scenario worker_8 "deduct while the worker expires $HOLDS holds" 8 worker_round "${SPREAD[@]}" -- \
 		during_sweep=deduct_ledger.pgb no_sweep=deduct_ledger.pgb
 else
