@@ -50,5 +50,8 @@ $(OBJS): $(wildcard src/*.h)
 print-%:
 	@echo $($*)
 
-# every unit includes the shared headers: a change to them rebuilds all
-$(OBJS): src/credit_ledger.h src/query.h src/errors.h
+# credit_ledger against hand-written SQL and PL/pgSQL (README, Performance);
+# bash test/bench.sh --long for longer rounds
+bench:
+	bash test/bench.sh
+.PHONY: bench
