@@ -6,6 +6,7 @@ OBJS = \
 	src/adjust.o \
 	src/args.o \
 	src/bucket.o \
+	src/charge.o \
 	src/credit_ledger.o \
 	src/deduct.o \
 	src/entry.o \
@@ -14,9 +15,12 @@ OBJS = \
 	src/hold.o \
 	src/idempotency.o \
 	src/money.o \
+	src/price_cache.o \
+	src/pricing.o \
 	src/operation.o \
 	src/query.o \
 	src/refund.o \
+	src/reward.o \
 	src/slices.o \
 	src/triggers.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"

@@ -508,6 +508,157 @@ COMMENT ON FUNCTION credit_ledger.verify(bigint) IS
     'recomputes every stored figure of one account (or all) from entries, buckets and holds; no rows = consistent';
 
 ---------------------------------------------------------------------------
+-- Prices and rewards
+---------------------------------------------------------------------------
+
+-- Operators edit the rule tables directly. A row trigger validates every
+-- row; a statement trigger sends a relcache invalidation, so every backend
+-- drops its cached price rules when the change commits.
+CREATE TABLE credit_ledger.price_rule (
+    id               bigserial PRIMARY KEY,
+    scene            text,
+    provider         text,
+    model            text,
+    input_price      numeric NOT NULL,
+    output_price     numeric NOT NULL,
+    cached_price     numeric NOT NULL,
+    reasoning_price  numeric NOT NULL,
+    request_price    numeric NOT NULL DEFAULT 0,
+    min_charge       bigint NOT NULL DEFAULT 0,
+    priority         integer NOT NULL DEFAULT 0,
+    valid_from       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    valid_until      timestamptz,
+    active           boolean NOT NULL DEFAULT true,
+    description      text
+);
+
+COMMENT ON TABLE credit_ledger.price_rule IS
+    'credit_ledger: what usage costs, edited by operators; the most specific active rule valid at the call''s time prices it (see resolve_price)';
+COMMENT ON COLUMN credit_ledger.price_rule.id IS 'rule id, recorded in the entry of every charge it priced';
+COMMENT ON COLUMN credit_ledger.price_rule.scene IS 'the application''s scene (feature) the rule prices; NULL = any scene';
+COMMENT ON COLUMN credit_ledger.price_rule.provider IS 'the model provider the rule prices; NULL = any provider';
+COMMENT ON COLUMN credit_ledger.price_rule.model IS 'the model name, or a prefix pattern ending in * (gpt-4o*); NULL = any model';
+COMMENT ON COLUMN credit_ledger.price_rule.input_price IS 'credits per million input tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.output_price IS 'credits per million output tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.cached_price IS 'credits per million cached input tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.reasoning_price IS 'credits per million reasoning tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.request_price IS 'credits per call, added before rounding (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.min_charge IS 'the least a call costs, in whole credits';
+COMMENT ON COLUMN credit_ledger.price_rule.priority IS 'among equally specific rules, the higher priority wins';
+COMMENT ON COLUMN credit_ledger.price_rule.valid_from IS 'the rule prices calls from this time on';
+COMMENT ON COLUMN credit_ledger.price_rule.valid_until IS 'the rule prices calls before this time (NULL = open-ended)';
+COMMENT ON COLUMN credit_ledger.price_rule.active IS 'false takes the rule out of pricing without deleting it';
+COMMENT ON COLUMN credit_ledger.price_rule.description IS 'free text for operators';
+
+-- Rewards: credits granted for an application event (sign-up, daily check-in).
+CREATE TABLE credit_ledger.reward_rule (
+    source         text PRIMARY KEY,
+    amount         bigint NOT NULL,
+    expires_after  interval,
+    daily_cap      integer,
+    active         boolean NOT NULL DEFAULT true,
+    description    text
+);
+
+COMMENT ON TABLE credit_ledger.reward_rule IS
+    'credit_ledger: rewards granted by reward(), edited by operators; one rule per source';
+COMMENT ON COLUMN credit_ledger.reward_rule.source IS 'the reward''s name, also the source of the buckets it grants';
+COMMENT ON COLUMN credit_ledger.reward_rule.amount IS 'credits one reward grants';
+COMMENT ON COLUMN credit_ledger.reward_rule.expires_after IS 'how long rewarded credits last (NULL = they never expire)';
+COMMENT ON COLUMN credit_ledger.reward_rule.daily_cap IS 'most rewards of this source per account per UTC day (NULL = no cap)';
+COMMENT ON COLUMN credit_ledger.reward_rule.active IS 'false makes reward() of this source return NULL';
+COMMENT ON COLUMN credit_ledger.reward_rule.description IS 'free text for operators';
+
+-- the daily cap counts today's rewards of one source on one account
+CREATE INDEX entry_reward ON credit_ledger.entry (account_id, source, created_at)
+    WHERE kind OPERATOR(pg_catalog.=) 'reward';
+
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.price_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.price_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.reward_rule', '');
+
+CREATE FUNCTION credit_ledger.check_price_rule() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_check_price_rule';
+COMMENT ON FUNCTION credit_ledger.check_price_rule() IS
+    'trigger: refuses an invalid price rule (SQLSTATE 22023, DETAIL names the column)';
+CREATE TRIGGER price_rule_check BEFORE INSERT OR UPDATE ON credit_ledger.price_rule
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.check_price_rule();
+
+CREATE FUNCTION credit_ledger.price_rules_changed() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_price_rules_changed';
+COMMENT ON FUNCTION credit_ledger.price_rules_changed() IS
+    'trigger: makes every session drop its cached price rules when the change commits';
+CREATE TRIGGER price_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON credit_ledger.price_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_ledger.price_rules_changed();
+
+CREATE FUNCTION credit_ledger.check_reward_rule() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_check_reward_rule';
+COMMENT ON FUNCTION credit_ledger.check_reward_rule() IS
+    'trigger: refuses an invalid reward rule (SQLSTATE 22023, DETAIL names the column)';
+CREATE TRIGGER reward_rule_check BEFORE INSERT OR UPDATE ON credit_ledger.reward_rule
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.check_reward_rule();
+
+CREATE FUNCTION credit_ledger.resolve_price(scene text, provider text, model text,
+                                            at timestamptz DEFAULT pg_catalog.now())
+    RETURNS credit_ledger.price_rule
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_resolve_price';
+COMMENT ON FUNCTION credit_ledger.resolve_price(text, text, text, timestamptz) IS
+    'the price rule for a call at time at: exact model > longer prefix > shorter prefix > any model, then scene and provider named > scene only > provider only > neither, then priority, latest valid_from, highest id; LD007 when none matches';
+
+CREATE FUNCTION credit_ledger.quote(scene text, provider text, model text,
+                                    input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                    cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0)
+    RETURNS bigint
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_quote';
+COMMENT ON FUNCTION credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint) IS
+    'credits a call costs now: tokens x price per million over the four kinds plus request_price, rounded up once, at least min_charge';
+
+CREATE FUNCTION credit_ledger.charge(account_id bigint, event_id text,
+                                     scene text, provider text, model text,
+                                     input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                     cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
+                                     hold_id bigint DEFAULT NULL, metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_charge';
+COMMENT ON FUNCTION credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb) IS
+    'prices a call (as quote) and deducts it, or confirms hold_id with that amount, in one idempotent step; the entry records the rule and the token counts';
+
+CREATE FUNCTION credit_ledger.reward(account_id bigint, source text, event_id text,
+                                     metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_reward';
+COMMENT ON FUNCTION credit_ledger.reward(bigint, text, text, jsonb) IS
+    'grants the reward rule''s amount as a bucket (opening the account if needed); NULL when the rule is missing or inactive or the account reached today''s (UTC) cap';
+
+CREATE FUNCTION credit_ledger.consumption(account_id bigint, since timestamptz DEFAULT NULL,
+                                          until timestamptz DEFAULT pg_catalog.now(),
+                                          OUT credits bigint, OUT calls bigint,
+                                          OUT input_tokens bigint, OUT output_tokens bigint,
+                                          OUT cached_tokens bigint, OUT reasoning_tokens bigint)
+    RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount), 0)::bigint,
+           pg_catalog.count(*),
+           COALESCE(pg_catalog.sum(e.input_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.output_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.cached_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.reasoning_tokens), 0)::bigint
+    FROM credit_ledger.entry e
+    WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
+      AND e.kind IN ('deduct', 'confirm')
+      AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
+      AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption.until, 'infinity')
+$$;
+COMMENT ON FUNCTION credit_ledger.consumption(bigint, timestamptz, timestamptz) IS
+    'credits consumed (deducts, confirms, charges; refunds not subtracted), number of those calls and their token totals in [since, until); since NULL = all time, until NULL = no end';
+
+---------------------------------------------------------------------------
 -- Privileges
 ---------------------------------------------------------------------------
 

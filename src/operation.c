@@ -130,16 +130,12 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 }
 
 /*
- * Stores the account if the call changed it, closes SPI and returns the
- * op_result. Every path out of a money-moving function ends here.
+ * Stores the account if the call changed it and closes SPI: the end of a
+ * call that returns no op_result (see reward).
  */
-Datum
-op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
+void
+op_end(LedgerOp *op)
 {
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false};
-
 	if (op->account_changed)
 		account_store(&op->acct);
 	if (!op->replayed)
@@ -148,6 +144,20 @@ op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
 		op->result_reserved = op->acct.reserved;
 	}
 	SPI_finish();
+}
+
+/*
+ * Ends the call (op_end) and returns the op_result. Every path out of a
+ * money-moving function that answers with a result ends here.
+ */
+Datum
+op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	op_end(op);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "credit_ledger: function must return credit_ledger.op_result");
