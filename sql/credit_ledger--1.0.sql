@@ -79,6 +79,9 @@ COMMENT ON COLUMN credit_ledger.bucket.live IS 'remaining > 0; drives the burn-d
 COMMENT ON COLUMN credit_ledger.bucket.priority IS 'lower is spent first';
 COMMENT ON COLUMN credit_ledger.bucket.expires_at IS 'when the unspent credits lapse (NULL = never)';
 COMMENT ON COLUMN credit_ledger.bucket.entry_id IS 'the ledger entry that created the bucket';
+COMMENT ON COLUMN credit_ledger.bucket.account_id IS 'the account the credits belong to';
+COMMENT ON COLUMN credit_ledger.bucket.bucket_id IS 'bucket id, named in the slices of entries and holds';
+COMMENT ON COLUMN credit_ledger.bucket.created_at IS 'when the credits entered the account (burn-down spends older buckets first among equals)';
 
 -- A reservation against an account, settled once by confirm or cancel, or
 -- expired. The slices say which buckets the held credits were drawn from.
@@ -108,10 +111,16 @@ CREATE INDEX hold_pending_expiry ON credit_ledger.hold (expires_at)
 COMMENT ON TABLE credit_ledger.hold IS
     'credit_ledger: holds (reservations) made by reserve and settled by confirm, cancel or expiry';
 COMMENT ON COLUMN credit_ledger.hold.state IS 'pending, confirmed, cancelled or expired; only pending ever changes';
+COMMENT ON COLUMN credit_ledger.hold.account_id IS 'the account the credits are held on';
+COMMENT ON COLUMN credit_ledger.hold.hold_id IS 'hold id, given to confirm and cancel';
 COMMENT ON COLUMN credit_ledger.hold.amount IS 'credits held';
 COMMENT ON COLUMN credit_ledger.hold.slice_bucket_ids IS 'buckets the held credits were drawn from, in burn-down order';
 COMMENT ON COLUMN credit_ledger.hold.slice_amounts IS 'credits drawn from each bucket of slice_bucket_ids; the rest of amount is drawn on credit';
 COMMENT ON COLUMN credit_ledger.hold.event_id IS 'the reserve call''s idempotency key';
+COMMENT ON COLUMN credit_ledger.hold.source IS 'the source the consumption is recorded under when the hold is confirmed';
+COMMENT ON COLUMN credit_ledger.hold.description IS 'free text given to reserve';
+COMMENT ON COLUMN credit_ledger.hold.metadata IS 'free-form application data given to reserve';
+COMMENT ON COLUMN credit_ledger.hold.created_at IS 'when the hold was reserved';
 COMMENT ON COLUMN credit_ledger.hold.expires_at IS 'after this the hold is expired: it no longer counts and cannot be settled';
 COMMENT ON COLUMN credit_ledger.hold.settled_amount IS 'credits consumed by confirm';
 COMMENT ON COLUMN credit_ledger.hold.resolved_at IS 'when the hold left pending';
@@ -155,6 +164,8 @@ CREATE INDEX entry_ref ON credit_ledger.entry (account_id, ref_entry_id)
 COMMENT ON TABLE credit_ledger.entry IS
     'credit_ledger: the append-only ledger, one row per change of an account (read it through credit_ledger.entries)';
 COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust or reward';
+COMMENT ON COLUMN credit_ledger.entry.account_id IS 'the account the entry changed';
+COMMENT ON COLUMN credit_ledger.entry.entry_id IS 'entry id, increasing in the order the entries were written';
 COMMENT ON COLUMN credit_ledger.entry.amount IS 'signed change of the account''s balance';
 COMMENT ON COLUMN credit_ledger.entry.reserved_delta IS 'signed change of the account''s reserved credits';
 COMMENT ON COLUMN credit_ledger.entry.balance_after IS 'the account''s balance right after this entry';
@@ -162,6 +173,14 @@ COMMENT ON COLUMN credit_ledger.entry.reserved_after IS 'the account''s reserved
 COMMENT ON COLUMN credit_ledger.entry.event_id IS 'the caller''s idempotency key (unique per account); NULL for entries the ledger wrote itself';
 COMMENT ON COLUMN credit_ledger.entry.hold_id IS 'the hold this entry reserved, settled or expired';
 COMMENT ON COLUMN credit_ledger.entry.price_rule_id IS 'the price rule a charge was priced with';
+COMMENT ON COLUMN credit_ledger.entry.source IS 'grants and rewards: the bucket''s source; consumption: what it was for (usage for charges)';
+COMMENT ON COLUMN credit_ledger.entry.description IS 'free text given by the caller; charges: the scene, provider and model';
+COMMENT ON COLUMN credit_ledger.entry.metadata IS 'free-form application data given by the caller';
+COMMENT ON COLUMN credit_ledger.entry.input_tokens IS 'priced charges: input tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.output_tokens IS 'priced charges: output tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.cached_tokens IS 'priced charges: cached input tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.reasoning_tokens IS 'priced charges: reasoning tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.created_at IS 'the instant of the call that wrote the entry (its statement''s start)';
 COMMENT ON COLUMN credit_ledger.entry.bucket_ids IS 'buckets this entry drew from or credited, in order';
 COMMENT ON COLUMN credit_ledger.entry.bucket_amounts IS 'credits drawn from or credited to each bucket of bucket_ids; a consumption beyond them was drawn on credit';
 COMMENT ON COLUMN credit_ledger.entry.ref_entry_id IS 'for a refund: the charge it refunds; for an expire_grant written by a call: that call''s entry';
@@ -201,6 +220,14 @@ CREATE TYPE credit_ledger.op_result AS (
 );
 COMMENT ON TYPE credit_ledger.op_result IS
     'result of every money-moving function: the entry written, the amount moved and the account''s figures after the call; replayed = true when an earlier identical call''s result is returned';
+COMMENT ON COLUMN credit_ledger.op_result.entry_id IS 'the entry the call wrote (or, replayed, the one it wrote first)';
+COMMENT ON COLUMN credit_ledger.op_result.hold_id IS 'the hold the call reserved or settled, else NULL';
+COMMENT ON COLUMN credit_ledger.op_result.account_id IS 'the account';
+COMMENT ON COLUMN credit_ledger.op_result.amount IS 'credits the call moved (adjust: with its sign)';
+COMMENT ON COLUMN credit_ledger.op_result.balance IS 'the account''s balance after the call';
+COMMENT ON COLUMN credit_ledger.op_result.reserved IS 'the account''s reserved credits after the call';
+COMMENT ON COLUMN credit_ledger.op_result.available IS 'balance - reserved after the call';
+COMMENT ON COLUMN credit_ledger.op_result.replayed IS 'true when the event_id was used before by the same request: nothing happened again';
 
 ---------------------------------------------------------------------------
 -- Accounts
@@ -335,6 +362,17 @@ CROSS JOIN LATERAL (
 COMMENT ON VIEW credit_ledger.accounts IS
     'one row per account with exact figures (due expiries applied), the columns of balance()';
 COMMENT ON COLUMN credit_ledger.accounts.available IS 'balance - reserved; never below -credit_limit';
+COMMENT ON COLUMN credit_ledger.accounts.account_id IS 'the application''s id for the account';
+COMMENT ON COLUMN credit_ledger.accounts.balance IS 'credits posted: live bucket credits plus held slices, minus debt, with due expiries applied';
+COMMENT ON COLUMN credit_ledger.accounts.reserved IS 'credits held by pending holds that have not expired';
+COMMENT ON COLUMN credit_ledger.accounts.credit_limit IS 'how far available may go below zero';
+COMMENT ON COLUMN credit_ledger.accounts.status IS 'active, frozen (no money out) or closed (nothing moves)';
+COMMENT ON COLUMN credit_ledger.accounts.total_granted IS 'all credits that entered through grants, rewards and positive adjustments';
+COMMENT ON COLUMN credit_ledger.accounts.total_consumed IS 'all credits consumed by deducts, confirms, charges and negative adjustments';
+COMMENT ON COLUMN credit_ledger.accounts.total_expired IS 'all credits that lapsed, due expiries included';
+COMMENT ON COLUMN credit_ledger.accounts.total_refunded IS 'all credits returned by refunds';
+COMMENT ON COLUMN credit_ledger.accounts.metadata IS 'free-form application data given to open_account';
+COMMENT ON COLUMN credit_ledger.accounts.created_at IS 'when the account was opened';
 COMMENT ON COLUMN credit_ledger.accounts.next_expiry_at IS 'when the next bucket of unspent credits expires';
 COMMENT ON COLUMN credit_ledger.accounts.next_expiry_amount IS 'how many credits expire at next_expiry_at';
 
@@ -347,6 +385,22 @@ FROM credit_ledger.entry;
 COMMENT ON VIEW credit_ledger.entries IS
     'the ledger: one row per change of an account, append-only';
 COMMENT ON COLUMN credit_ledger.entries.amount IS 'signed change of the account''s balance';
+COMMENT ON COLUMN credit_ledger.entries.entry_id IS 'entry id, increasing in the order the entries were written';
+COMMENT ON COLUMN credit_ledger.entries.account_id IS 'the account the entry changed';
+COMMENT ON COLUMN credit_ledger.entries.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust or reward';
+COMMENT ON COLUMN credit_ledger.entries.balance_after IS 'the account''s balance right after this entry';
+COMMENT ON COLUMN credit_ledger.entries.reserved_after IS 'the account''s reserved credits right after this entry';
+COMMENT ON COLUMN credit_ledger.entries.event_id IS 'the caller''s idempotency key; NULL for entries the ledger wrote itself';
+COMMENT ON COLUMN credit_ledger.entries.hold_id IS 'the hold this entry reserved, settled or expired';
+COMMENT ON COLUMN credit_ledger.entries.source IS 'grants and rewards: the bucket''s source; consumption: what it was for (usage for charges)';
+COMMENT ON COLUMN credit_ledger.entries.description IS 'free text given by the caller; charges: the scene, provider and model';
+COMMENT ON COLUMN credit_ledger.entries.metadata IS 'free-form application data given by the caller';
+COMMENT ON COLUMN credit_ledger.entries.price_rule_id IS 'the price rule a charge was priced with';
+COMMENT ON COLUMN credit_ledger.entries.input_tokens IS 'priced charges: input tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.output_tokens IS 'priced charges: output tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.cached_tokens IS 'priced charges: cached input tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.reasoning_tokens IS 'priced charges: reasoning tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.created_at IS 'the instant of the call that wrote the entry';
 COMMENT ON COLUMN credit_ledger.entries.reserved_delta IS 'signed change of the account''s reserved credits';
 COMMENT ON COLUMN credit_ledger.entries.bucket_ids IS 'buckets drawn from or credited, in order';
 COMMENT ON COLUMN credit_ledger.entries.bucket_amounts IS 'credits per bucket of bucket_ids';
@@ -367,6 +421,18 @@ CREATE TYPE credit_ledger.account_balance AS (
     next_expiry_amount  bigint
 );
 COMMENT ON TYPE credit_ledger.account_balance IS 'result of credit_ledger.balance(): an account''s exact figures';
+COMMENT ON COLUMN credit_ledger.account_balance.account_id IS 'the account';
+COMMENT ON COLUMN credit_ledger.account_balance.balance IS 'credits posted, with due expiries applied';
+COMMENT ON COLUMN credit_ledger.account_balance.reserved IS 'credits held by pending holds that have not expired';
+COMMENT ON COLUMN credit_ledger.account_balance.available IS 'balance - reserved; never below -credit_limit';
+COMMENT ON COLUMN credit_ledger.account_balance.credit_limit IS 'how far available may go below zero';
+COMMENT ON COLUMN credit_ledger.account_balance.status IS 'active, frozen or closed';
+COMMENT ON COLUMN credit_ledger.account_balance.total_granted IS 'all credits that entered through grants, rewards and positive adjustments';
+COMMENT ON COLUMN credit_ledger.account_balance.total_consumed IS 'all credits consumed by deducts, confirms, charges and negative adjustments';
+COMMENT ON COLUMN credit_ledger.account_balance.total_expired IS 'all credits that lapsed, due expiries included';
+COMMENT ON COLUMN credit_ledger.account_balance.total_refunded IS 'all credits returned by refunds';
+COMMENT ON COLUMN credit_ledger.account_balance.next_expiry_at IS 'when the next bucket of unspent credits expires';
+COMMENT ON COLUMN credit_ledger.account_balance.next_expiry_amount IS 'how many credits expire at next_expiry_at';
 
 CREATE FUNCTION credit_ledger.balance(account_id bigint)
     RETURNS credit_ledger.account_balance

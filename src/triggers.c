@@ -170,9 +170,13 @@ credit_ledger_check_price_rule(PG_FUNCTION_ARGS)
 	valid_until = rule_field(&row, "valid_until", &until_null);
 	if (!isnull && !until_null &&
 		DatumGetTimestampTz(valid_until) <= DatumGetTimestampTz(valid_from))
+	{
+		/* timestamptz_to_str answers in a static buffer: copy the first */
+		char	   *until = pstrdup(timestamptz_to_str(DatumGetTimestampTz(valid_until)));
+
 		rule_refuse(&row, psprintf("valid_until (%s) is not after valid_from (%s).",
-								   timestamptz_to_str(DatumGetTimestampTz(valid_until)),
-								   timestamptz_to_str(DatumGetTimestampTz(valid_from))));
+								   until, timestamptz_to_str(DatumGetTimestampTz(valid_from))));
+	}
 	return PointerGetDatum(row.tuple);
 }
 
