@@ -53,7 +53,7 @@ op_replay_entry(LedgerOp *op, int64 entry_id)
 	bool		isnull;
 	char	   *kind;
 
-	if (query_run(&q, values, NULL, true, 0, SPI_OK_SELECT) != 1)
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) != 1)
 		elog(ERROR, "credit_ledger: entry %lld of account %lld not found",
 			 (long long) entry_id, (long long) op->account_id);
 
@@ -77,7 +77,7 @@ event_lookup(LedgerOp *op, char **stored_request)
 	};
 	Datum		values[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
 
-	if (query_run(&q, values, NULL, true, 0, SPI_OK_SELECT) == 0)
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) == 0)
 		return 0;
 	*stored_request = query_text(0, 2);
 	return query_int64(0, 1, NULL);
