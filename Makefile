@@ -30,7 +30,7 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts grants deduct refund adjust idempotency ledger security price_rules quote charge reward consumption
+REGRESS = setup accounts grants deduct refund adjust idempotency ledger security price_rules quote charge reward consumption comments
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = deduct_race event_race price_change
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
