@@ -156,7 +156,10 @@ CREATE TABLE credit_ledger.entry (
 
 CREATE UNIQUE INDEX entry_event ON credit_ledger.entry (account_id, event_id)
     WHERE event_id IS NOT NULL;
+-- consumption(): an index-only scan of one account's time range (the ledger
+-- is append-only, so its pages soon become all-visible)
 CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
+    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
     WHERE kind IN ('deduct', 'confirm');
 CREATE INDEX entry_ref ON credit_ledger.entry (account_id, ref_entry_id)
     WHERE ref_entry_id IS NOT NULL;
