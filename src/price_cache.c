@@ -97,8 +97,13 @@ price_rule_read(uint64 row, PriceRule *rule)
 	rule->provider = query_text(row, 3);
 	rule->model = query_text(row, 4);
 	rule->model_prefix_len = -1;
-	if (rule->model != NULL && rule->model[strlen(rule->model) - 1] == '*')
-		rule->model_prefix_len = (int) strlen(rule->model) - 1;
+	if (rule->model != NULL)
+	{
+		int			len = (int) strlen(rule->model);
+
+		if (len > 0 && rule->model[len - 1] == '*')
+			rule->model_prefix_len = len - 1;
+	}
 	for (int i = 0; i < TOKEN_KINDS; i++)
 		rule->token_prices[i] = DatumGetNumericCopy(query_datum(row, 5 + i, &isnull));
 	rule->request_price = DatumGetNumericCopy(query_datum(row, 9, &isnull));

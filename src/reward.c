@@ -71,12 +71,15 @@ rewards_today(LedgerOp *op, const char *source)
 	static CachedQuery q = {
 		"SELECT count(*) FROM credit_ledger.entry"
 		" WHERE account_id = $1 AND kind = 'reward' AND source = $2"
-		"   AND created_at >= $3 AND created_at < $3 + interval '1 day'",
-		3, {INT8OID, TEXTOID, TIMESTAMPTZOID}
+		"   AND created_at >= $3 AND created_at < $4",
+		4, {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
 	};
 	TimestampTz day_start = op->now - ((op->now % USECS_PER_DAY) + USECS_PER_DAY) % USECS_PER_DAY;
-	Datum		values[3] = {
-		Int64GetDatum(op->account_id), CStringGetTextDatum(source), TimestampTzGetDatum(day_start)
+
+	/* 24 hours, not "+ interval '1 day'", which follows the session's DST */
+	Datum		values[4] = {
+		Int64GetDatum(op->account_id), CStringGetTextDatum(source),
+		TimestampTzGetDatum(day_start), TimestampTzGetDatum(day_start + USECS_PER_DAY)
 	};
 
 	query_run(&q, values, NULL, true, 0, SPI_OK_SELECT);

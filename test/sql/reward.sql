@@ -78,6 +78,10 @@ SELECT place_reward(4212, 'checkin', utc_midnight() - interval '1 microsecond');
 SELECT place_reward(4213, 'checkin', utc_midnight());
 SELECT (credit_ledger.reward(4212, 'checkin', 'rw-d1')).amount AS yesterday_not_counted,
        credit_ledger.reward(4213, 'checkin', 'rw-d1') IS NULL AS today_counted;
+-- nor does one placed at the first instant of tomorrow
+SELECT credit_ledger.open_account(4214);
+SELECT place_reward(4214, 'checkin', utc_midnight() + interval '24 hours');
+SELECT (credit_ledger.reward(4214, 'checkin', 'rw-d1')).amount AS tomorrow_not_counted;
 RESET TimeZone;
 -- the one granted today now caps the account
 SELECT credit_ledger.reward(4210, 'checkin', 'rw-d2') IS NULL AS capped;
