@@ -129,10 +129,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 	return true;
 }
 
-/*
- * Stores the account if the call changed it and closes SPI: the end of a
- * call that returns no op_result (see reward).
- */
+/* Stores the account if the call changed it and closes SPI. */
 void
 op_end(LedgerOp *op)
 {
@@ -147,8 +144,8 @@ op_end(LedgerOp *op)
 }
 
 /*
- * Ends the call (op_end) and returns the op_result. Every path out of a
- * money-moving function that answers with a result ends here.
+ * Ends the op and returns the op_result. Every path out of a money-moving
+ * function ends here.
  */
 Datum
 op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
