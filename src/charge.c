@@ -73,7 +73,8 @@ credit_ledger_quote(PG_FUNCTION_ARGS)
  * a price change committed while the call waited for the lock applies. A
  * replay answers from the original entry and never looks at the rules.
  * A call that prices to 0 credits still writes its entry (amount 0) so that
- * the call and its tokens are on record.
+ * the call and its tokens are on record; with a hold, that confirms the
+ * hold for 0 and gives all it held back.
  */
 Datum
 credit_ledger_charge(PG_FUNCTION_ARGS)
@@ -109,16 +110,18 @@ credit_ledger_charge(PG_FUNCTION_ARGS)
 		int64		price_rule_id;
 		int64		credits;
 
-		if (has_hold)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("charge with a hold_id is not supported yet")));
-		account_require_active(&op.acct, false);
+		/* a hold's confirm applies its own status rule (a frozen account settles) */
+		if (!has_hold)
+			account_require_active(&op.acct, false);
 		rule = price_rule_resolve(usage.scene, usage.provider, usage.model, op.now);
 		price_rule_id = rule->id;
 		credits = price_quote(rule, usage.tokens);
-		money_out(&op, "deduct", credits, "usage", usage_description(&usage),
-				  metadata, has_metadata, price_rule_id, usage.tokens);
+		if (has_hold)
+			hold_confirm(&op, hold_id, true, credits, metadata, has_metadata,
+						 price_rule_id, usage.tokens);
+		else
+			money_out(&op, "deduct", credits, "usage", usage_description(&usage),
+					  metadata, has_metadata, price_rule_id, usage.tokens);
 	}
 	PG_RETURN_DATUM(op_finish(&op, fcinfo));
 }
