@@ -164,6 +164,7 @@ else
 fi
 
 if has_function charge; then
+	psql_bench -f "$BENCH/plpgsql_charge.sql"
 	for schema in credit_ledger bench_plpgsql; do
 		psql_bench -v schema=$schema -f "$BENCH/prices.sql" >/dev/null
 	done
