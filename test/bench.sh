@@ -243,7 +243,7 @@ echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tp
 {
 	printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' scenario clients implementation tps mean_ms p99_ms ratio
 	while IFS='|' read -r key label clients impls; do
-		subject=
+		subject= subject_shown=
 		for impl in $impls; do
 			tps=$(mean_tps "$OUT/$key/$impl/tps")
 			read -r mean p99 < <(stats "$OUT/$key/$impl/latencies")
@@ -253,9 +253,10 @@ echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tp
 			else
 				ratio=$(awk -v a="$subject" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')
 			fi
-			printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' "$label" "$clients" "$impl" "$tps" "$mean" "$p99" "$ratio"
+			printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' "${subject_shown:-$label}" "${subject_shown:-$clients}" \
+				"$impl" "$tps" "$mean" "$p99" "$ratio"
 			echo "\"$label\",$clients,$impl,$(wc -l <"$OUT/$key/$impl/tps"),$tps,$mean,$p99,$ratio" >>"$CSV"
-			label= clients=
+			subject_shown=" "
 		done
 	done <"$OUT/scenarios"
 } >"$SUMMARY"
