@@ -252,7 +252,7 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(account_id);
 	values[1] = Int64GetDatum(credit_limit);
 	query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE);
-	account_store(&op.acct);
-	SPI_finish();
+	op.account_changed = true;
+	op_close(&op);
 	PG_RETURN_VOID();
 }

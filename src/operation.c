@@ -12,6 +12,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "credit_ledger.h"
 #include "errors.h"
@@ -112,6 +113,15 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 				 (long long) op->account_id);
 	}
 
+	/*
+	 * Read from here on with a snapshot taken after the lock. The statement's
+	 * own snapshot predates the wait for the lock, so a read-only query would
+	 * miss what the previous holder committed: the entry of a racing call
+	 * with the same event_id (then inserted twice: 23505), or a refund of
+	 * the same charge. op_finish pops it; an error unwinds it.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
+
 	if (op->event_id != NULL)
 	{
 		char	   *stored_request;
@@ -130,9 +140,19 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 }
 
 /*
- * Stores the account if the call changed it, closes SPI and returns the
- * op_result. Every path out of a money-moving function ends here.
+ * Stores the account if the call changed it, drops op_begin's snapshot and
+ * closes SPI. Every path out of a call that began with op_begin ends here.
  */
+void
+op_close(LedgerOp *op)
+{
+	if (op->account_changed)
+		account_store(&op->acct);
+	PopActiveSnapshot();
+	SPI_finish();
+}
+
+/* op_close, then the op_result of a money-moving call. */
 Datum
 op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
 {
@@ -140,14 +160,12 @@ op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
-	if (op->account_changed)
-		account_store(&op->acct);
 	if (!op->replayed)
 	{
 		op->result_balance = op->acct.balance;
 		op->result_reserved = op->acct.reserved;
 	}
-	SPI_finish();
+	op_close(op);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "credit_ledger: function must return credit_ledger.op_result");

@@ -100,6 +100,9 @@ for t in "$WORK"/src/test/pgtap/*.sql; do
 done
 cluster_stop "$PGTAP" "$TREE_BIN"
 
+# chaos: concurrent load, crash, dump and restore, fuzzing (short variants)
+run_script stress "$CL_REPO/test/stress.sh"
+
 echo
 if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
