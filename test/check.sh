@@ -102,6 +102,7 @@ cluster_stop "$PGTAP" "$TREE_BIN"
 
 # chaos: concurrent load, crash, dump and restore, fuzzing (short variants)
 run_script stress "$CL_REPO/test/stress.sh"
+run_script crash "$CL_REPO/test/crash.sh"
 
 echo
 if [ "$failed" -gt 0 ]; then
