@@ -1,0 +1,175 @@
+-- Bad input: every public function called with what it must refuse (NULLs,
+-- zero, negatives, bigint extremes, sums past bigint, empty/oversized/odd
+-- unicode event ids, unknown accounts, wrong states, reused keys). One row
+-- of bad_call per call, with the SQLSTATE DESIGN.md documents for it (22003
+-- for a sum past bigint); then the ledger must be exactly as before (every
+-- table, compared whole). Each call's 'bad-x' becomes a key of its own, so
+-- that a call wrongly accepted cannot hide the ones after it.
+\set VERBOSITY terse
+
+-- fixtures: 7001 active with 70 credits, 7002 frozen, 7003 closed, 7004 in
+-- debt through its credit limit, 7005 near the top of bigint
+SELECT (credit_ledger.grant_credits(7001, 100, 'bad-g1')).balance;
+SELECT (credit_ledger.deduct(7001, 30, 'bad-d1')).balance;
+SELECT (credit_ledger.grant_credits(7002, 10, 'bad-g1')).balance;
+SELECT credit_ledger.set_status(7002, 'frozen');
+SELECT (credit_ledger.grant_credits(7003, 10, 'bad-g1')).balance;
+SELECT (credit_ledger.deduct(7003, 5, 'bad-d1')).balance;
+SELECT credit_ledger.set_status(7003, 'closed');
+SELECT credit_ledger.open_account(7004, 50);
+SELECT (credit_ledger.deduct(7004, 20, 'bad-d1')).balance;
+SELECT (credit_ledger.grant_credits(7005, 9223372036854775000, 'bad-g1')).balance;
+
+-- every table of the extension, whole, as one fingerprint
+CREATE FUNCTION ledger_fingerprint() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t regclass;
+    rows text;
+    result text := '';
+BEGIN
+    FOR t IN SELECT c.oid FROM pg_class c
+             WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind = 'r'
+             ORDER BY c.relname
+    LOOP
+        EXECUTE format('SELECT string_agg(x::text, ''|'' ORDER BY x::text) FROM %s x', t) INTO rows;
+        result := result || t::text || ':' || coalesce(md5(rows), 'empty') || ' ';
+    END LOOP;
+    RETURN result;
+END
+$$;
+
+CREATE TABLE bad_call (n serial, call text, expected text);
+INSERT INTO bad_call (call, expected) VALUES
+-- grant_credits
+    ($$grant_credits(NULL, 1, 'bad-x')$$, '22004'),
+    ($$grant_credits(7001, NULL, 'bad-x')$$, '22004'),
+    ($$grant_credits(7001, 0, 'bad-x')$$, '22023'),
+    ($$grant_credits(7001, -1, 'bad-x')$$, '22023'),
+    ($$grant_credits(7001, -9223372036854775808, 'bad-x')$$, '22023'),
+    ($$grant_credits(7005, 1000, 'bad-x')$$, '22003'),
+    ($$grant_credits(7001, 9223372036854775807, 'bad-x')$$, '22003'),
+    ($$grant_credits(7001, 1, NULL)$$, '22004'),
+    ($$grant_credits(7001, 1, '')$$, '22023'),
+    ($$grant_credits(7001, 1, repeat('x', 256))$$, '22023'),
+    ($$grant_credits(7001, 1, repeat('é', 128))$$, '22023'),
+    ($$grant_credits(7001, 1, repeat('€', 86))$$, '22023'),
+    ($$grant_credits(7001, 1, repeat('😀', 64))$$, '22023'),
+    ($$grant_credits(7001, 1, 'bad-x', NULL)$$, '22004'),
+    ($$grant_credits(7001, 1, 'bad-x', '')$$, '22023'),
+    ($$grant_credits(7001, 1, 'bad-x', 'gift', now() - interval '1 hour')$$, '22023'),
+    ($$grant_credits(7001, 1, 'bad-x', 'gift', '-infinity')$$, '22023'),
+    ($$grant_credits(7001, 1, 'bad-x', 'gift', 'infinity')$$, '22023'),
+    ($$grant_credits(7001, 1, 'bad-x', 'gift', NULL, NULL)$$, '22004'),
+    ($$grant_credits(7003, 1, 'bad-x')$$, 'LD003'),
+    ($$grant_credits(7001, 2, 'bad-g1')$$, 'LD004'),
+    ($$grant_credits(7001, 30, 'bad-d1')$$, 'LD004'),
+-- deduct
+    ($$deduct(NULL, 1, 'bad-x')$$, '22004'),
+    ($$deduct(7001, NULL, 'bad-x')$$, '22004'),
+    ($$deduct(7001, 0, 'bad-x')$$, '22023'),
+    ($$deduct(7001, -5, 'bad-x')$$, '22023'),
+    ($$deduct(7001, -9223372036854775808, 'bad-x')$$, '22023'),
+    ($$deduct(7001, 9223372036854775807, 'bad-x')$$, 'LD001'),
+    ($$deduct(7004, 9223372036854775807, 'bad-x')$$, 'LD001'),
+    ($$deduct(7001, 71, 'bad-x')$$, 'LD001'),
+    ($$deduct(7004, 31, 'bad-x')$$, 'LD001'),
+    ($$deduct(7001, 1, NULL)$$, '22004'),
+    ($$deduct(7001, 1, '')$$, '22023'),
+    ($$deduct(7001, 1, repeat('x', 256))$$, '22023'),
+    ($$deduct(7001, 1, 'bad-x', NULL)$$, '22004'),
+    ($$deduct(7001, 1, 'bad-x', '')$$, '22023'),
+    ($$deduct(7999, 1, 'bad-x')$$, 'LD002'),
+    ($$deduct(-9223372036854775808, 1, 'bad-x')$$, 'LD002'),
+    ($$deduct(7002, 1, 'bad-x')$$, 'LD003'),
+    ($$deduct(7003, 1, 'bad-x')$$, 'LD003'),
+    ($$deduct(7001, 1, 'bad-g1')$$, 'LD004'),
+    ($$deduct(7001, 31, 'bad-d1')$$, 'LD004'),
+-- refund
+    ($$refund(NULL, 'bad-x', 'bad-d1')$$, '22004'),
+    ($$refund(7001, NULL, 'bad-d1')$$, '22004'),
+    ($$refund(7001, 'bad-x', NULL)$$, '22004'),
+    ($$refund(7001, '', 'bad-d1')$$, '22023'),
+    ($$refund(7001, 'bad-x', '')$$, '22023'),
+    ($$refund(7001, 'bad-x', repeat('x', 256))$$, '22023'),
+    ($$refund(7001, 'bad-x', 'bad-d1', 0)$$, '22023'),
+    ($$refund(7001, 'bad-x', 'bad-d1', -1)$$, '22023'),
+    ($$refund(7001, 'bad-x', 'bad-d1', 31)$$, 'LD008'),
+    ($$refund(7001, 'bad-x', 'bad-d1', 9223372036854775807)$$, 'LD008'),
+    ($$refund(7001, 'bad-x', 'bad-g1')$$, 'LD008'),
+    ($$refund(7001, 'bad-x', 'no-such-event')$$, 'LD008'),
+    ($$refund(7002, 'bad-x', 'bad-d1')$$, 'LD008'),
+    ($$refund(7999, 'bad-x', 'bad-d1')$$, 'LD002'),
+    ($$refund(7003, 'bad-x', 'bad-d1')$$, 'LD003'),
+    ($$refund(7001, 'bad-g1', 'bad-d1')$$, 'LD004'),
+-- adjust
+    ($$adjust(NULL, 1, 'bad-x', 'fix')$$, '22004'),
+    ($$adjust(7001, NULL, 'bad-x', 'fix')$$, '22004'),
+    ($$adjust(7001, 0, 'bad-x', 'fix')$$, '22023'),
+    ($$adjust(7001, 1, NULL, 'fix')$$, '22004'),
+    ($$adjust(7001, 1, '', 'fix')$$, '22023'),
+    ($$adjust(7001, 1, 'bad-x', NULL)$$, '22004'),
+    ($$adjust(7001, 1, 'bad-x', '')$$, '22023'),
+    ($$adjust(7001, -71, 'bad-x', 'fix')$$, 'LD001'),
+    ($$adjust(7001, -9223372036854775807, 'bad-x', 'fix')$$, 'LD001'),
+    ($$adjust(7001, -9223372036854775808, 'bad-x', 'fix')$$, '22003'),
+    ($$adjust(7005, 9223372036854775807, 'bad-x', 'fix')$$, '22003'),
+    ($$adjust(7999, 1, 'bad-x', 'fix')$$, 'LD002'),
+    ($$adjust(7003, 1, 'bad-x', 'fix')$$, 'LD003'),
+    ($$adjust(7001, 1, 'bad-g1', 'fix')$$, 'LD004'),
+-- accounts
+    ($$open_account(NULL)$$, '22004'),
+    ($$open_account(7001, NULL)$$, '22004'),
+    ($$open_account(7006, -1)$$, '22023'),
+    ($$open_account(7006, -9223372036854775808)$$, '22023'),
+    ($$set_status(NULL, 'frozen')$$, '22004'),
+    ($$set_status(7001, NULL)$$, '22004'),
+    ($$set_status(7001, '')$$, '22023'),
+    ($$set_status(7001, 'ACTIVE')$$, '22023'),
+    ($$set_status(7001, 'frozen ')$$, '22023'),
+    ($$set_status(7999, 'frozen')$$, 'LD002'),
+    ($$set_credit_limit(NULL, 1)$$, '22004'),
+    ($$set_credit_limit(7001, NULL)$$, '22004'),
+    ($$set_credit_limit(7001, -1)$$, '22023'),
+    ($$set_credit_limit(7001, -9223372036854775808)$$, '22023'),
+    ($$set_credit_limit(7999, 1)$$, 'LD002'),
+    ($$set_credit_limit(7004, 19)$$, 'LD001'),
+-- reading
+    ($$balance(7999)$$, 'LD002'),
+    ($$balance(-1)$$, 'LD002'),
+    ($$history(7001, -1)$$, '22023');
+
+SELECT ledger_fingerprint() AS before \gset
+SELECT n, call, expected, got, got = expected AS as_documented, message
+FROM (SELECT n, call, expected, expect_error('SELECT * FROM credit_ledger.'
+                                                          || replace(call, 'bad-x', 'bad-x' || n)) AS r
+      FROM bad_call) c
+CROSS JOIN LATERAL (SELECT CASE WHEN r = 'no error' THEN 'none' ELSE left(r, 5) END AS got,
+                           split_part(substr(r, 7), ' | ', 1) AS message) m
+ORDER BY n;
+SELECT count(*) AS calls FROM bad_call;
+SELECT ledger_fingerprint() = :'before' AS nothing_changed;
+
+-- the same arguments with the required ones present: what the bounds allow
+\set VERBOSITY default
+-- 255 bytes is the limit, whatever the characters
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, repeat('x', 255));
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, repeat('€', 85));
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, repeat('é', 127) || 'x');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, repeat('😀', 63) || 'xyz');
+-- keys are compared byte for byte: composed and decomposed é are two keys,
+-- as are a line break and the two characters backslash-n
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, 'caf' || U&'\00E9');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, 'cafe' || U&'\0301');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, 'caf' || U&'\00E9');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, E'a\nb');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, 'a\nb');
+-- right-to-left override, zero-width joiner sequence, a lone combining mark
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, U&'\202Eevil');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, U&'\+01F469\200D\+01F4BB');
+SELECT replayed FROM credit_ledger.grant_credits(7001, 1, U&'\0301');
+SELECT count(*) AS keyed_entries FROM credit_ledger.entries
+WHERE account_id = 7001 AND kind = 'grant';
+SELECT * FROM credit_ledger.verify();
+
+DROP TABLE bad_call;
+DROP FUNCTION ledger_fingerprint();
