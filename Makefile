@@ -26,7 +26,7 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts bad_input
+REGRESS = setup accounts bad_input privileges
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION =
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf

@@ -1,0 +1,114 @@
+-- Privileges: nothing is granted to PUBLIC. An application role with the
+-- grants the README documents calls the money functions and reads the views,
+-- and cannot write any table; an operator role adds corrections and status;
+-- a role with nothing gets 42501 everywhere. Every table, view, sequence
+-- and function of the schema is taken from the catalog, so objects added
+-- later are covered without listing them here.
+\set VERBOSITY terse
+
+-- the README's "Roles" section, as run here
+CREATE ROLE regress_ledger_app NOLOGIN;
+GRANT USAGE ON SCHEMA credit_ledger TO regress_ledger_app;
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.open_account(bigint, bigint, jsonb),
+    credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb),
+    credit_ledger.deduct(bigint, bigint, text, text, text, jsonb),
+    credit_ledger.refund(bigint, text, text, bigint, text),
+    credit_ledger.balance(bigint),
+    credit_ledger.history(bigint, integer, bigint)
+    TO regress_ledger_app;
+GRANT SELECT ON credit_ledger.accounts, credit_ledger.entries TO regress_ledger_app;
+
+CREATE ROLE regress_ledger_operator NOLOGIN;
+GRANT regress_ledger_app TO regress_ledger_operator;
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.adjust(bigint, bigint, text, text),
+    credit_ledger.set_status(bigint, text, text),
+    credit_ledger.set_credit_limit(bigint, bigint),
+    credit_ledger.verify(bigint)
+    TO regress_ledger_operator;
+
+CREATE ROLE regress_ledger_nobody NOLOGIN;
+
+-- every statement a role could try on the schema's relations
+CREATE FUNCTION ledger_relation_statements()
+RETURNS TABLE (relation text, kind "char", statement text) LANGUAGE sql AS $$
+    SELECT c.relname, c.relkind, s.statement
+    FROM pg_class c
+    CROSS JOIN LATERAL (SELECT a.attname FROM pg_attribute a
+                        WHERE a.attrelid = c.oid AND a.attnum = 1) col
+    CROSS JOIN LATERAL (VALUES
+        (format('SELECT * FROM %s LIMIT 0', c.oid::regclass)),
+        (format('INSERT INTO %s DEFAULT VALUES', c.oid::regclass)),
+        (format('UPDATE %s SET %I = %I', c.oid::regclass, col.attname, col.attname)),
+        (format('DELETE FROM %s', c.oid::regclass)),
+        (format('TRUNCATE %s', c.oid::regclass))) s(statement)
+    WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind IN ('r', 'v')
+    UNION ALL
+    SELECT c.relname, c.relkind, format('SELECT nextval(%L)', c.oid::regclass)
+    FROM pg_class c
+    WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind = 'S'
+$$;
+
+-- every function of the schema, called with NULL for each argument
+CREATE FUNCTION ledger_function_calls()
+RETURNS TABLE (function text, statement text) LANGUAGE sql AS $$
+    SELECT p.oid::regprocedure::text,
+           format('SELECT %s(%s)', p.oid::regproc,
+                  (SELECT coalesce(string_agg('NULL::' || format_type(t, NULL), ', ' ORDER BY i), '')
+                   FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i)))
+    FROM pg_proc p
+    WHERE p.pronamespace = 'credit_ledger'::regnamespace
+$$;
+GRANT EXECUTE ON FUNCTION ledger_relation_statements(), ledger_function_calls() TO PUBLIC;
+
+-- nothing is granted to PUBLIC: a role with nothing is refused everything
+SET ROLE regress_ledger_nobody;
+SELECT count(*) > 30 AS many_statements,
+       count(*) FILTER (WHERE left(expect_error(statement), 5) <> '42501') AS not_refused
+FROM (SELECT statement FROM ledger_relation_statements()
+      UNION ALL SELECT statement FROM ledger_function_calls()) s;
+RESET ROLE;
+
+-- the application role: the statements on relations that it may run (the
+-- others are refused: 42501, or 55000/42809 for what a view cannot do) and
+-- the functions it may call (the others are 42501)
+SET ROLE regress_ledger_app;
+SELECT statement AS allowed
+FROM ledger_relation_statements()
+WHERE expect_error(statement) = 'no error'
+ORDER BY relation, statement;
+SELECT function AS may_call
+FROM ledger_function_calls()
+WHERE left(expect_error(statement), 5) <> '42501'
+ORDER BY function;
+-- and it moves money
+SELECT balance, replayed FROM credit_ledger.grant_credits(8001, 100, 'priv-g1');
+SELECT balance, replayed FROM credit_ledger.deduct(8001, 30, 'priv-d1');
+SELECT balance, replayed FROM credit_ledger.deduct(8001, 30, 'priv-d1');
+SELECT balance FROM credit_ledger.refund(8001, 'priv-r1', 'priv-d1', 10);
+SELECT balance, available FROM credit_ledger.balance(8001);
+SELECT kind, amount FROM credit_ledger.history(8001) ORDER BY entry_id;
+SELECT count(*) FROM credit_ledger.entries WHERE account_id = 8001;
+SELECT left(expect_error($$SELECT credit_ledger.adjust(8001, 5, 'priv-a1', 'fix')$$), 5) AS adjust;
+RESET ROLE;
+
+-- the operator role: the application's rights, plus corrections and status
+SET ROLE regress_ledger_operator;
+SELECT function AS may_call
+FROM ledger_function_calls()
+WHERE left(expect_error(statement), 5) <> '42501'
+ORDER BY function;
+SELECT statement AS allowed
+FROM ledger_relation_statements()
+WHERE expect_error(statement) = 'no error'
+ORDER BY relation, statement;
+SELECT balance FROM credit_ledger.adjust(8001, 5, 'priv-a1', 'goodwill');
+SELECT credit_ledger.set_status(8001, 'frozen', 'review');
+SELECT credit_ledger.set_credit_limit(8001, 10);
+SELECT * FROM credit_ledger.verify(8001);
+RESET ROLE;
+
+DROP FUNCTION ledger_relation_statements(), ledger_function_calls();
+DROP OWNED BY regress_ledger_app, regress_ledger_operator, regress_ledger_nobody;
+DROP ROLE regress_ledger_operator, regress_ledger_app, regress_ledger_nobody;
