@@ -26,9 +26,9 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts bad_input privileges
+REGRESS = setup accounts grants deduct refund adjust idempotency ledger security bad_input privileges
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
-ISOLATION =
+ISOLATION = deduct_race event_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config

@@ -247,12 +247,18 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 	/* expiries due first, so the check below sees the exact figures */
 	op_init(&op, account_id, NULL, "set_credit_limit");
 	op_begin(&op, OP_ACCOUNT_MUST_EXIST);
-	op.acct.credit_limit = credit_limit;
-	account_require_available(&op.acct, 0);
+	if (credits_sub(op.acct.balance, op.acct.reserved) < -credit_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_INSUFFICIENT_CREDIT),
+				 errmsg("insufficient credit"),
+				 errdetail("Account %lld has available %lld; a credit limit of %lld would not cover it.",
+						   (long long) account_id,
+						   (long long) credits_sub(op.acct.balance, op.acct.reserved),
+						   (long long) credit_limit)));
 	values[0] = Int64GetDatum(account_id);
 	values[1] = Int64GetDatum(credit_limit);
 	query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE);
-	op.account_changed = true;
-	op_close(&op);
+	account_store(&op.acct);
+	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -16,6 +16,7 @@ credit_ledger_adjust(PG_FUNCTION_ARGS)
 {
 	LedgerOp	op;
 	int64		delta;
+	int64		magnitude;
 	char	   *event_id;
 	char	   *reason;
 
@@ -26,6 +27,7 @@ credit_ledger_adjust(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("delta must not be zero")));
+	magnitude = delta > 0 ? delta : credits_sub(0, delta);
 	event_id = arg_event_id(fcinfo, 2, "event_id");
 	reason = arg_nonempty_text(fcinfo, 3, "reason");
 
@@ -39,7 +41,7 @@ credit_ledger_adjust(PG_FUNCTION_ARGS)
 			money_in(&op, "adjust", delta, "adjust", false, 0, 0, reason, (Datum) 0, false);
 		else
 		{
-			money_out(&op, "adjust", credits_sub(0, delta), "adjust", reason, (Datum) 0, false, 0, NULL);
+			money_out(&op, "adjust", magnitude, "adjust", reason, (Datum) 0, false, 0, NULL);
 			op.amount = delta;
 		}
 	}

@@ -121,7 +121,6 @@ typedef enum OpAccountMode
 extern void op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation);
 extern bool op_begin(LedgerOp *op, OpAccountMode mode);
 extern void op_replay_entry(LedgerOp *op, int64 entry_id);
-extern void op_close(LedgerOp *op);
 extern Datum op_finish(LedgerOp *op, FunctionCallInfo fcinfo);
 
 /* ---- the ledger (entry.c) ---- */

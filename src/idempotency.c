@@ -138,12 +138,23 @@ void
 request_require_same(const LedgerOp *op, const char *stored)
 {
 	StringInfoData differences;
+	const char *was_op;
+	const char *now_op;
+	int			was_len;
+	int			now_len;
 
 	if (stored != NULL && strcmp(op->request.data, stored) == 0)
 		return;
 
 	initStringInfo(&differences);
-	request_diff(&differences, op->request.data, stored ? stored : "");
+	was_op = stored ? request_find(stored, "operation", &was_len) : NULL;
+	now_op = request_find(op->request.data, "operation", &now_len);
+	/* another operation differs in everything: naming it says enough */
+	if (was_op != NULL && (was_len != now_len || strncmp(was_op, now_op, now_len) != 0))
+		appendStringInfo(&differences, "it was used for %.*s, not %.*s",
+						 was_len, was_op, now_len, now_op);
+	else
+		request_diff(&differences, op->request.data, stored ? stored : "");
 	ereport(ERROR,
 			(errcode(ERRCODE_LD_EVENT_CONFLICT),
 			 errmsg("event_id already used for a different request"),

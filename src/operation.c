@@ -12,7 +12,6 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
-#include "utils/snapmgr.h"
 
 #include "credit_ledger.h"
 #include "errors.h"
@@ -54,7 +53,7 @@ op_replay_entry(LedgerOp *op, int64 entry_id)
 	bool		isnull;
 	char	   *kind;
 
-	if (query_run(&q, values, NULL, true, 0, SPI_OK_SELECT) != 1)
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) != 1)
 		elog(ERROR, "credit_ledger: entry %lld of account %lld not found",
 			 (long long) entry_id, (long long) op->account_id);
 
@@ -78,7 +77,7 @@ event_lookup(LedgerOp *op, char **stored_request)
 	};
 	Datum		values[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
 
-	if (query_run(&q, values, NULL, true, 0, SPI_OK_SELECT) == 0)
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) == 0)
 		return 0;
 	*stored_request = query_text(0, 2);
 	return query_int64(0, 1, NULL);
@@ -113,15 +112,6 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 				 (long long) op->account_id);
 	}
 
-	/*
-	 * Read from here on with a snapshot taken after the lock. The statement's
-	 * own snapshot predates the wait for the lock, so a read-only query would
-	 * miss what the previous holder committed: the entry of a racing call
-	 * with the same event_id (then inserted twice: 23505), or a refund of
-	 * the same charge. op_finish pops it; an error unwinds it.
-	 */
-	PushActiveSnapshot(GetTransactionSnapshot());
-
 	if (op->event_id != NULL)
 	{
 		char	   *stored_request;
@@ -140,19 +130,9 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 }
 
 /*
- * Stores the account if the call changed it, drops op_begin's snapshot and
- * closes SPI. Every path out of a call that began with op_begin ends here.
+ * Stores the account if the call changed it, closes SPI and returns the
+ * op_result. Every path out of a money-moving function ends here.
  */
-void
-op_close(LedgerOp *op)
-{
-	if (op->account_changed)
-		account_store(&op->acct);
-	PopActiveSnapshot();
-	SPI_finish();
-}
-
-/* op_close, then the op_result of a money-moving call. */
 Datum
 op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
 {
@@ -160,12 +140,14 @@ op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
+	if (op->account_changed)
+		account_store(&op->acct);
 	if (!op->replayed)
 	{
 		op->result_balance = op->acct.balance;
 		op->result_reserved = op->acct.reserved;
 	}
-	op_close(op);
+	SPI_finish();
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "credit_ledger: function must return credit_ledger.op_result");

@@ -25,6 +25,11 @@ typedef struct CachedQuery
 /*
  * Runs the statement and checks that SPI answered expected_ret; max_rows 0
  * means all. nulls uses SPI's convention (' ' = value, 'n' = NULL).
+ *
+ * read_only = true runs on the caller's snapshot, taken before any lock
+ * wait: it would miss what a session we waited for has just committed (a
+ * racing twin's entry). Everything that runs under the account lock passes
+ * false, so that each statement sees the latest committed data.
  */
 extern uint64 query_run(CachedQuery *q, Datum *values, const char *nulls,
 						bool read_only, long max_rows, int expected_ret);

@@ -63,7 +63,7 @@ charge_load(LedgerOp *op, const char *original_event_id, Charge *charge)
 	char	   *kind;
 	bool		isnull;
 
-	if (query_run(&q, values, NULL, true, 0, SPI_OK_SELECT) == 0)
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) == 0)
 		refund_refused(op, original_event_id, "no such event on this account");
 	kind = query_text(0, 2);
 	if (strcmp(kind, "reserve") == 0)

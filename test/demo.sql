@@ -1,0 +1,54 @@
+-- The demo run by test/demo.sh: every feature, on a fresh database.
+\pset footer off
+\set ECHO queries
+
+-- shows how a refused call is reported to the application
+CREATE FUNCTION pg_temp.show_refusal(call text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE call;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE 'SQLSTATE %: % (%)', SQLSTATE, SQLERRM, detail;
+END $$;
+
+-- A wallet opens with its first top-up: 1000 paid credits...
+SELECT * FROM credit_ledger.grant_credits(42, 1000, 'stripe-pi-001');
+-- ...and 200 gift credits that expire in a week and are spent first.
+SELECT * FROM credit_ledger.grant_credits(42, 200, 'welcome-gift', 'gift', now() + interval '7 days');
+
+-- Charge an LLM call: 250 credits, gift first, then paid.
+SELECT * FROM credit_ledger.deduct(42, 250, 'chat-7f3a', 'usage', 'gpt answer', '{"model": "gpt-4o"}');
+
+-- A retry of the same call (same event_id) is answered, not charged again.
+SELECT * FROM credit_ledger.deduct(42, 250, 'chat-7f3a');
+
+-- The same event_id for a different request is refused: LD004 says what differs.
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(42, 999, 'chat-7f3a')$$);
+
+-- Overspending is impossible: LD001, and nothing changes.
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(42, 5000, 'chat-huge')$$);
+
+-- A refund returns credits to the buckets they came from (paid ones first).
+SELECT * FROM credit_ledger.refund(42, 'refund-7f3a', 'chat-7f3a', 100);
+
+-- An operator correction, either sign.
+SELECT * FROM credit_ledger.adjust(42, 25, 'ops-ticket-9', 'outage goodwill');
+
+-- A business account may go 500 below zero; new credits repay the debt first.
+SELECT credit_ledger.open_account(7, 500);
+SELECT * FROM credit_ledger.deduct(7, 300, 'batch-1');
+SELECT * FROM credit_ledger.grant_credits(7, 400, 'invoice-2026-11');
+
+-- Freezing stops money out, not money in.
+SELECT credit_ledger.set_status(7, 'frozen', 'payment dispute');
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(7, 1, 'batch-2')$$);
+SELECT credit_ledger.set_status(7, 'active');
+
+-- Reading: exact balances, the ledger, and a consistency check.
+SELECT * FROM credit_ledger.balance(42);
+SELECT entry_id, kind, amount, balance_after, event_id, source, bucket_amounts
+FROM credit_ledger.history(42);
+SELECT account_id, balance, reserved, available, credit_limit, status FROM credit_ledger.accounts ORDER BY account_id;
+SELECT count(*) AS inconsistencies FROM credit_ledger.verify();
