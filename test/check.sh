@@ -104,6 +104,7 @@ cluster_stop "$PGTAP" "$TREE_BIN"
 run_script stress "$CL_REPO/test/stress.sh"
 run_script crash "$CL_REPO/test/crash.sh"
 run_script backup "$CL_REPO/test/backup.sh"
+run_script sqlsmith "$CL_REPO/test/sqlsmith.sh"
 
 echo
 if [ "$failed" -gt 0 ]; then
