@@ -53,6 +53,7 @@ class Call:
         self.origin = origin        # the earlier call a replay or conflict reuses
         self.shared = shared        # key shared by racing clients
         self.amount = amount        # the op_result amount a success must carry
+        self.hold_key = None        # (account, 'hold N') for a confirm or cancel
 
 
 def money(op, account, function, args, event_id, **kw):
@@ -145,17 +146,89 @@ def op_balance(c, account):
     return Call('balance', account, 'SELECT * FROM credit_ledger.balance(%s)', (account,))
 
 
+def op_reserve(c, account):
+    """A hold, short-lived half of the time so that some are left to expire."""
+    amount = c.rng.randint(1, 200)
+    ttl = '%.3f s' % c.rng.uniform(0.2, 2) if c.rng.random() < 0.5 else '30 s'
+    eid = c.new_event_id()
+    return money('reserve', account, 'reserve', (account, amount, eid, ttl), eid, amount=amount)
+
+
+def settle(op, c, account, function, args_of):
+    """A confirm or cancel of a hold any client made: racing settlements."""
+    hold = c.shared.hold(c.rng, account)
+    if hold is None:
+        return None
+    hold_id, held = hold
+    call = money(op, account, function, args_of(hold_id, held), None, shared=True)
+    call.hold_key = (account, 'hold %d' % hold_id)
+    return call
+
+
+def op_confirm_less(c, account):
+    return settle('confirm_less', c, account, 'confirm',
+                  lambda h, held: (account, h, c.rng.randint(1, held)))
+
+
+def op_confirm_more(c, account):
+    return settle('confirm_more', c, account, 'confirm',
+                  lambda h, held: (account, h, held + c.rng.randint(1, 100)))
+
+
+def op_confirm_held(c, account):
+    return settle('confirm_held', c, account, 'confirm', lambda h, held: (account, h, None))
+
+
+def op_cancel(c, account):
+    return settle('cancel', c, account, 'cancel', lambda h, held: (account, h, 'stress'))
+
+
+PRICED = ('chat', 'openai', 'gpt-4o')
+
+
+def op_charge(c, account):
+    """Priced usage; now and then a model no rule prices (LD007)."""
+    model = PRICED[2] if c.rng.random() < 0.95 else 'no-such-model'
+    eid = c.new_event_id()
+    return money('charge', account, 'charge',
+                 (account, eid, PRICED[0], PRICED[1], model, c.rng.randint(0, 20000),
+                  c.rng.randint(0, 5000)), eid)
+
+
+def op_reward(c, account):
+    eid = c.new_event_id()
+    return money('reward', account, 'reward', (account, 'stress_bonus', eid), eid)
+
+
+# name -> (weight, builder, the credit_ledger function it needs): an
+# operation whose function this build lacks is left out of the mix
 OPERATIONS = {
-    'grant': (20, op_grant),
-    'deduct': (25, op_deduct),
-    'refund': (8, op_refund),
-    'adjust': (4, op_adjust),
-    'set_status': (2, op_set_status),
-    'set_credit_limit': (2, op_set_credit_limit),
-    'replay': (8, op_replay),
-    'conflict': (4, op_conflict),
-    'race': (6, op_race),
-    'balance': (4, op_balance),
+    'grant': (20, op_grant, 'grant_credits'),
+    'deduct': (25, op_deduct, 'deduct'),
+    'refund': (8, op_refund, 'refund'),
+    'adjust': (4, op_adjust, 'adjust'),
+    'set_status': (2, op_set_status, 'set_status'),
+    'set_credit_limit': (2, op_set_credit_limit, 'set_credit_limit'),
+    'replay': (8, op_replay, None),
+    'conflict': (4, op_conflict, None),
+    'race': (6, op_race, None),
+    'balance': (4, op_balance, 'balance'),
+    'reserve': (14, op_reserve, 'reserve'),
+    'confirm_less': (5, op_confirm_less, 'confirm'),
+    'confirm_more': (3, op_confirm_more, 'confirm'),
+    'confirm_held': (3, op_confirm_held, 'confirm'),
+    'cancel': (3, op_cancel, 'cancel'),
+    'charge': (10, op_charge, 'charge'),
+    'reward': (3, op_reward, 'reward'),
+}
+
+# what the run sets up for the operations that need it
+SETUP = {
+    'charge': "INSERT INTO credit_ledger.price_rule (scene, provider, model, input_price,"
+              " output_price, cached_price, reasoning_price, request_price)"
+              " VALUES ('chat', 'openai', 'gpt-4o', 2.5, 10, 1.25, 10, 1)",
+    'reward': "INSERT INTO credit_ledger.reward_rule (source, amount, expires_after, daily_cap)"
+              " VALUES ('stress_bonus', 25, '2 seconds', 100000)",
 }
 
 
@@ -170,6 +243,7 @@ class Shared:
         self.accounts = accounts
         self.lock = threading.Lock()
         self.charges = {a: collections.deque(maxlen=40) for a in accounts}
+        self.holds = {a: collections.deque(maxlen=20) for a in accounts}
         self.outcomes = collections.Counter()       # (op, outcome) -> calls
         self.acknowledged = {}      # (account, event_id) -> (entry_id, amount)
         self.refused = set()        # (account, event_id) refused with a SQLSTATE
@@ -181,6 +255,11 @@ class Shared:
         with self.lock:
             charges = self.charges[account]
             return rng.choice(charges) if charges else None
+
+    def hold(self, rng, account):
+        with self.lock:
+            holds = self.holds[account]
+            return rng.choice(holds) if holds else None
 
     def problem(self, text):
         with self.lock:
@@ -211,7 +290,7 @@ class Client(threading.Thread):
         self.rng = random.Random(args.seed * 1000 + number)
         self.sequence = 0
         self.history = collections.deque(maxlen=100)    # acknowledged keyed calls
-        self.names = list(OPERATIONS)
+        self.names = list(args.operations)
         self.weights = [OPERATIONS[n][0] for n in self.names]
 
     def new_event_id(self):
@@ -277,6 +356,8 @@ class Client(threading.Thread):
                 s.problem('balance(%d) below its credit limit: %r' % (call.account, row))
         if 'replayed' not in row:
             return
+        if row['entry_id'] is None:     # reward() past its cap: NULL, no effect
+            return
         if call.expect == 'replay':
             entry_id, amount = call.origin.answer
             if not row['replayed'] or (row['entry_id'], row['amount']) != (entry_id, amount):
@@ -288,14 +369,16 @@ class Client(threading.Thread):
         call.answer = (row['entry_id'], row['amount'])
         if call.shared:
             with s.lock:
-                s.race_results[(call.account, call.event_id)].append(row)
+                s.race_results[call.hold_key or (call.account, call.event_id)].append(row)
             return
         if row['replayed']:
             s.problem('%s %r: a fresh event_id was answered as a replay' % (call.op, call.params))
         with s.lock:
             s.acknowledged[(call.account, call.event_id)] = call.answer
-            if call.op == 'deduct':
+            if call.op in ('deduct', 'charge', 'reserve'):
                 s.charges[call.account].append(call.event_id)
+            if call.op == 'reserve':
+                s.holds[call.account].append((row['hold_id'], row['amount']))
         self.history.append(call)
 
 
@@ -366,6 +449,10 @@ def compare_with_ledger(cur, shared):
     """Every acknowledged call is in the ledger as answered, no refused one is."""
     cur.execute(LEDGER_KEYS)
     ledger = {(r[0], r[1]): (r[2], r[3]) for r in cur.fetchall()}
+    # a settled hold is keyed by its hold, and answers with its settling entry
+    cur.execute("SELECT account_id, 'hold ' || hold_id, result_entry_id FROM credit_ledger.hold"
+                " WHERE state IN ('confirmed', 'cancelled')")
+    settled = {(r[0], r[1]): (r[2], None) for r in cur.fetchall()}
     problems = []
     for key, answer in shared.acknowledged.items():
         if ledger.get(key) != answer:
@@ -376,8 +463,9 @@ def compare_with_ledger(cur, shared):
     for key, rows in shared.race_results.items():
         entries = {r['entry_id'] for r in rows}
         firsts = sum(1 for r in rows if not r['replayed'])
-        if len(entries) != 1 or firsts > 1 or ledger.get(key, (None,))[0] not in entries:
-            problems.append('raced key %r: answers %r, ledger %r' % (key, rows, ledger.get(key)))
+        stored = settled if key[1].startswith('hold ') else ledger
+        if len(entries) != 1 or firsts > 1 or stored.get(key, (None,))[0] not in entries:
+            problems.append('raced key %r: answers %r, ledger %r' % (key, rows, stored.get(key)))
     known = set(shared.acknowledged) | set(shared.race_results) | shared.lost
     for key in ledger:
         if key not in known:
@@ -389,7 +477,7 @@ def compare_with_ledger(cur, shared):
     print('refused calls absent from the ledger          %d of %d' %
           (len(shared.refused) - sum(1 for p in problems if p.startswith('refused')),
            len(shared.refused)))
-    print('raced keys, one entry each                    %d' % len(shared.race_results))
+    print('raced keys and holds, one entry each          %d' % len(shared.race_results))
     print('calls cut by the crash (either way is right)  %d (%d committed)' % (len(shared.lost), lost_in))
     for p in problems[:20]:
         print('  ' + p)
@@ -408,7 +496,22 @@ def summary(shared, clients, seconds):
         print('  %-17s %s' % (name, ', '.join('%s %d' % kv for kv in row)))
 
 
+def prepare(args):
+    """The operations this build can run, with what they need set up."""
+    conn = connect(args.dsn, time.time() + 30)
+    with conn.cursor() as cur:
+        cur.execute("SELECT proname FROM pg_proc WHERE pronamespace = 'credit_ledger'::regnamespace")
+        functions = {r[0] for r in cur.fetchall()}
+        args.operations = [n for n, (_, _, f) in OPERATIONS.items() if f is None or f in functions]
+        for name in args.operations:
+            if name in SETUP:
+                cur.execute(SETUP[name])
+    conn.close()
+    print('operations: ' + ', '.join(args.operations))
+
+
 def run(args):
+    prepare(args)
     shared = Shared(list(range(1, args.accounts + 1)))
     start = time.time()
     deadline = start + args.seconds
