@@ -255,10 +255,15 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 						   (long long) account_id,
 						   (long long) credits_sub(op.acct.balance, op.acct.reserved),
 						   (long long) credit_limit)));
+	/*
+	 * The expiries first: until they are stored, the row still counts an
+	 * expired hold, and its CHECK would judge the new limit against that
+	 * (23514 where the figures above allow the limit).
+	 */
+	account_store(&op.acct);
 	values[0] = Int64GetDatum(account_id);
 	values[1] = Int64GetDatum(credit_limit);
 	query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE);
-	account_store(&op.acct);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
