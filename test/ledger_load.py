@@ -226,7 +226,7 @@ OPERATIONS = {
 SETUP = {
     'charge': "INSERT INTO credit_ledger.price_rule (scene, provider, model, input_price,"
               " output_price, cached_price, reasoning_price, request_price)"
-              " VALUES ('chat', 'openai', 'gpt-4o', 2.5, 10, 1.25, 10, 1)",
+              " VALUES ('chat', 'openai', 'gpt-4o', 2500, 10000, 1250, 10000, 1)",
     'reward': "INSERT INTO credit_ledger.reward_rule (source, amount, expires_after, daily_cap)"
               " VALUES ('stress_bonus', 25, '2 seconds', 100000)",
 }

@@ -49,7 +49,7 @@ cluster_start() {
 	local dir=$1 port=$2 bindir=${3:-$PG_BIN}
 	shift 3 || shift $#
 	cluster_stop "$dir" "$bindir"
-	rm -rf "$dir/data"
+	rm -rf "$dir/data" "$dir/server.log"
 	mkdir -p "$dir/sock"
 	chown -R postgres: "$dir"
 	as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync >"$dir/initdb.log" 2>&1
