@@ -28,7 +28,7 @@ DATA = sql/credit_ledger--1.0.sql
 # run by test/check.sh on a temporary preloaded instance
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security bad_input privileges
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
-ISOLATION = deduct_race event_race
+ISOLATION = deduct_race event_race refund_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config
