@@ -4,9 +4,11 @@
 # answered, nothing a client saw refused is, and the invariants hold (see
 # test/ledger_load.py). Then kill the sweeper worker alone and show that the
 # postmaster brings it back. Durable settings (fsync on): an acknowledged
-# commit must survive.
+# commit must survive. --long crashes the server ten times under the load.
 source "$(dirname "$0")/lib.sh"
 require_root "$@"
+ROUNDS=1
+[ "${1:-}" = --long ] && ROUNDS=10
 script_env crash
 
 PORT=$(free_port 5450)
@@ -17,8 +19,10 @@ PSQL=("$TREE_BIN/psql" -qXAt -h "$DIR/sock" -p "$PORT" -U postgres -d postgres)
 as_pg "${PSQL[@]}" -c "CREATE EXTENSION credit_ledger"
 
 /usr/bin/python3 "$CL_REPO/test/ledger_load.py" run --dsn "$(dsn "$DIR" "$PORT")" \
-	--crash-tolerant --clients 8 --accounts 4 --seconds 16 >"$DIR/load.log" 2>&1 &
+	--crash-tolerant --clients 8 --accounts 4 --seconds $((ROUNDS * 8 + 8)) >"$DIR/load.log" 2>&1 &
 load=$!
+
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 # kill_tree PID: SIGKILL to a process and its children at once, so that no
 # backend outlives the postmaster and blocks the restart
@@ -28,16 +32,18 @@ kill_tree() {
 	kill -9 "$1" $kids
 }
 
-sleep 6
-postmaster=$(head -1 "$DIR/data/postmaster.pid")
-echo "crash: kill -9 postmaster and its $(pgrep -c -P "$postmaster") children"
-kill_tree "$postmaster"
-while kill -0 "$postmaster" 2>/dev/null; do sleep 0.1; done
-sleep 1
-as_pg "$TREE_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >/dev/null
-grep -q "database system was interrupted" "$DIR/server.log" \
-	|| { echo "crash: the server did not recover from a crash"; exit 1; }
-echo "crash: restarted after crash recovery"
+for round in $(seq 1 "$ROUNDS"); do
+	sleep 6
+	postmaster=$(head -1 "$DIR/data/postmaster.pid")
+	echo "crash $round: kill -9 postmaster and its $(pgrep -c -P "$postmaster") children"
+	kill_tree "$postmaster"
+	while kill -0 "$postmaster" 2>/dev/null; do sleep 0.1; done
+	start=$(date +%s%N)
+	as_pg "$TREE_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >/dev/null
+	[ "$(grep -c "database system was interrupted" "$DIR/server.log")" -eq "$round" ] \
+		|| { echo "crash: the server did not recover from a crash"; exit 1; }
+	echo "crash $round: crash recovery done, accepting connections after $(ms_since "$start") ms"
+done
 
 status=0
 wait "$load" || status=1
@@ -50,6 +56,7 @@ worker_pid() {
 old=$(worker_pid)
 if [ -n "$old" ]; then
 	kill -9 "$old"
+	start=$(date +%s%N)
 	new=
 	for _ in $(seq 1 300); do
 		new=$(worker_pid 2>/dev/null || true)
@@ -57,7 +64,7 @@ if [ -n "$old" ]; then
 		sleep 0.1
 	done
 	if [ -n "$new" ] && [ "$new" != "$old" ]; then
-		echo "crash: worker killed, back with a new process"
+		echo "crash: worker killed, back with a new process after $(ms_since "$start") ms"
 	else
 		echo "crash: worker killed and not back within 30 s"
 		status=1
