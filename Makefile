@@ -6,6 +6,8 @@ OBJS = \
 	src/adjust.o \
 	src/args.o \
 	src/bucket.o \
+	src/cancel.o \
+	src/confirm.o \
 	src/credit_ledger.o \
 	src/deduct.o \
 	src/entry.o \
@@ -17,8 +19,12 @@ OBJS = \
 	src/operation.o \
 	src/query.o \
 	src/refund.o \
+	src/reserve.o \
+	src/shmem.o \
 	src/slices.o \
-	src/triggers.o
+	src/sweep.o \
+	src/triggers.o \
+	src/worker.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
 
 EXTENSION = credit_ledger
@@ -26,14 +32,19 @@ DATA = sql/credit_ledger--1.0.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
-REGRESS = setup accounts grants deduct refund adjust idempotency ledger security bad_input privileges
+REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
+	holds hold_expiry sweep worker bad_input privileges
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
-ISOLATION = deduct_race event_race refund_race
+ISOLATION = deduct_race event_race reserve_overspend reserve_same_event \
+	confirm_cancel_race confirm_sweep_race refund_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS knows nothing of our headers: a changed struct must rebuild every unit
+$(OBJS): $(wildcard src/*.h)
 
 # test/check.sh reads the suite lists from here: make print-REGRESS
 print-%:

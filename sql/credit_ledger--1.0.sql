@@ -102,7 +102,11 @@ CREATE TABLE credit_ledger.hold (
     PRIMARY KEY (account_id, hold_id)
 );
 
+-- the sweep finds due holds by time; a call recomputing an account's next
+-- expiry reads that account's pending holds
 CREATE INDEX hold_pending_expiry ON credit_ledger.hold (expires_at)
+    WHERE state OPERATOR(pg_catalog.=) 'pending';
+CREATE INDEX hold_pending_by_account ON credit_ledger.hold (account_id, expires_at)
     WHERE state OPERATOR(pg_catalog.=) 'pending';
 
 COMMENT ON TABLE credit_ledger.hold IS
@@ -269,6 +273,83 @@ CREATE FUNCTION credit_ledger.adjust(account_id bigint, delta bigint, event_id t
     AS 'MODULE_PATHNAME', 'credit_ledger_adjust';
 COMMENT ON FUNCTION credit_ledger.adjust(bigint, bigint, text, text) IS
     'operator correction of either sign; a negative delta obeys the credit limit';
+
+---------------------------------------------------------------------------
+-- Holds
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.reserve(account_id bigint, amount bigint, event_id text,
+                                      ttl interval DEFAULT NULL,
+                                      source text DEFAULT 'usage',
+                                      description text DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_reserve';
+COMMENT ON FUNCTION credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb) IS
+    'holds credits for a call whose cost is known at its end (hold_id in the result); lowers available at once; LD001 past the credit limit; expires after ttl (NULL = credit_ledger.default_hold_ttl)';
+
+CREATE FUNCTION credit_ledger.confirm(account_id bigint, hold_id bigint,
+                                      amount bigint DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_confirm';
+COMMENT ON FUNCTION credit_ledger.confirm(bigint, bigint, bigint, jsonb) IS
+    'settles a pending hold for the final amount (NULL = the held amount): less releases the rest, more draws the excess (LD001 past the credit limit, the hold stays pending); a repeat replays, LD005 if settled otherwise';
+
+CREATE FUNCTION credit_ledger.cancel(account_id bigint, hold_id bigint, reason text DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_cancel';
+COMMENT ON FUNCTION credit_ledger.cancel(bigint, bigint, text) IS
+    'releases a pending hold; a repeat replays, LD005 if it was confirmed or expired';
+
+-- Pending holds that still count: one past its expires_at is expired even
+-- before anything writes its expiry, so it is not listed.
+CREATE VIEW credit_ledger.pending_holds AS
+SELECT h.hold_id, h.account_id, h.amount, h.created_at, h.expires_at, h.event_id
+FROM credit_ledger.hold h
+WHERE h.state OPERATOR(pg_catalog.=) 'pending'
+  AND h.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp();
+COMMENT ON VIEW credit_ledger.pending_holds IS
+    'holds that still reserve credits (pending and not yet past expires_at)';
+COMMENT ON COLUMN credit_ledger.pending_holds.amount IS 'credits held';
+COMMENT ON COLUMN credit_ledger.pending_holds.expires_at IS 'when the hold expires unless confirmed or cancelled before';
+COMMENT ON COLUMN credit_ledger.pending_holds.event_id IS 'the reserve call''s idempotency key';
+
+-- Grant buckets whose unspent credits will lapse, soonest first when ordered
+-- by expires_at.
+CREATE VIEW credit_ledger.expiring_grants AS
+SELECT b.account_id, b.bucket_id, b.source, b.remaining, b.expires_at
+FROM credit_ledger.bucket b
+WHERE b.live AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp();
+COMMENT ON VIEW credit_ledger.expiring_grants IS
+    'live grant buckets with an expiry still ahead: their remaining credits lapse at expires_at';
+COMMENT ON COLUMN credit_ledger.expiring_grants.remaining IS 'unspent credits that lapse at expires_at (credits held by pending holds are not counted)';
+COMMENT ON COLUMN credit_ledger.expiring_grants.expires_at IS 'when the remaining credits lapse';
+
+---------------------------------------------------------------------------
+-- Housekeeping
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.sweep(max_rows integer DEFAULT 1000,
+                                    OUT holds_expired integer, OUT grants_expired integer)
+    RETURNS record
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_sweep';
+COMMENT ON FUNCTION credit_ledger.sweep(integer) IS
+    'writes the due expiries of holds and grants on up to max_rows accounts, skipping accounts locked by callers (what the background worker runs); grants_expired counts bucket lapses';
+
+CREATE FUNCTION credit_ledger.worker_status(OUT pid integer, OUT database text,
+                                            OUT last_sweep_at timestamptz,
+                                            OUT holds_expired bigint, OUT grants_expired bigint,
+                                            OUT last_error text)
+    RETURNS record
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_worker_status';
+COMMENT ON FUNCTION credit_ledger.worker_status() IS
+    'the background worker as of now: pid (NULL = not running), database (NULL while it waits, disabled or before the database exists), last sweep, holds and grant lapses it expired since the server started, its last error; 55000 without shared_preload_libraries';
 
 ---------------------------------------------------------------------------
 -- Reading

@@ -161,6 +161,7 @@ buckets_give_back(LedgerOp *op, const Slices *slices, int64 cause_entry_id)
 		e.ref_entry_id = cause_entry_id;
 		entry_write(op, &e);
 		op->acct.total_expired = credits_add(op->acct.total_expired, total);
+		op->grants_expired += lapsed.count;
 	}
 }
 
@@ -231,4 +232,5 @@ buckets_expire_due(LedgerOp *op)
 		op->acct.total_expired = credits_add(op->acct.total_expired, due.amounts[i]);
 	}
 	buckets_apply(op, &due, -1);
+	op->grants_expired += due.count;
 }

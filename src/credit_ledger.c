@@ -1,7 +1,7 @@
 /*
  * credit_ledger.c
  *		Module entry: PG_MODULE_MAGIC, the settings, and what _PG_init sets
- *		up when the library is preloaded.
+ *		up when the library is preloaded (shared memory, the worker).
  */
 #include "postgres.h"
 
@@ -27,15 +27,6 @@ _PG_init(void)
 	/* pg_upgrade starts the server with the library loaded: stay out of its way */
 	if (IsBinaryUpgrade)
 		return;
-
-	DefineCustomStringVariable("credit_ledger.database",
-							   "Database the credit_ledger background worker sweeps.",
-							   "The worker waits quietly until this database and the extension in it exist.",
-							   &credit_ledger_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   0,
-							   NULL, NULL, NULL);
 
 	DefineCustomIntVariable("credit_ledger.sweep_interval",
 							"Time between two sweeps of due holds and grants.",
@@ -72,6 +63,25 @@ _PG_init(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * The worker and its shared state exist only in a preloading server;
+	 * so does its database setting, as PGC_POSTMASTER settings can only be
+	 * defined then (a session loading the library later would be FATAL).
+	 */
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomStringVariable("credit_ledger.database",
+								   "Database the credit_ledger background worker sweeps.",
+								   "The worker waits quietly until this database and the extension in it exist.",
+								   &credit_ledger_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   0,
+								   NULL, NULL, NULL);
+		shmem_install_hooks();
+		worker_register();
+	}
 
 	MarkGUCPrefixReserved("credit_ledger");
 }

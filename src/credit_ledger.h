@@ -110,6 +110,9 @@ typedef struct LedgerOp
 	int64		result_balance;
 	int64		result_reserved;
 	bool		replayed;
+	/* expiries this call wrote (sweep reports them) */
+	int64		holds_expired;
+	int64		grants_expired;
 } LedgerOp;
 
 typedef enum OpAccountMode
@@ -121,6 +124,7 @@ typedef enum OpAccountMode
 extern void op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation);
 extern bool op_begin(LedgerOp *op, OpAccountMode mode);
 extern void op_replay_entry(LedgerOp *op, int64 entry_id);
+extern void op_end(LedgerOp *op);
 extern Datum op_finish(LedgerOp *op, FunctionCallInfo fcinfo);
 
 /* ---- the ledger (entry.c) ---- */
@@ -164,10 +168,56 @@ extern void money_out(LedgerOp *op, const char *kind, int64 amount, const char *
 /* ---- expiry (expiry.c) ---- */
 extern void expire_due(LedgerOp *op);
 
-/* ---- holds (hold.c) ---- */
-extern void holds_expire_due(LedgerOp *op);
+/* ---- holds (hold.c; the operations in reserve.c, confirm.c, cancel.c) ---- */
+typedef struct Hold
+{
+	int64		hold_id;
+	char	   *state;
+	int64		amount;			/* credits held */
+	Slices		slices;			/* drawn from buckets; the rest of amount is unbacked */
+	char	   *source;			/* the reserve's; NULL where not loaded */
+	int64		settled_amount;
+	bool		has_settled_amount;
+	int64		result_entry_id;	/* 0 while pending */
+} Hold;
+
+extern void hold_load(LedgerOp *op, int64 hold_id, Hold *hold);
+extern bool hold_require_pending(LedgerOp *op, const Hold *hold, const char *repeat_state,
+								 bool same_request);
 extern void hold_settle(LedgerOp *op, int64 hold_id, const char *state, int64 settled_amount,
 						bool has_settled_amount, int64 result_entry_id);
+extern int64 hold_release(LedgerOp *op, const Hold *hold, const char *kind, const char *state,
+						  const char *description);
+extern void holds_expire_due(LedgerOp *op);
+
+/*
+ * Confirms a pending hold for `amount` (the held amount unless has_amount),
+ * or replays the confirm that settled it; fills the op's result. Called
+ * after op_begin returned true. The entry carries op->event_id when set,
+ * and price_rule_id/tokens when non-zero/non-NULL (a priced charge).
+ */
+extern void hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
+						 Datum metadata, bool has_metadata, int64 price_rule_id,
+						 const int64 *tokens);
+
+/* ---- the sweep (sweep.c) ---- */
+typedef struct SweepResult
+{
+	int			accounts;		/* accounts locked and swept */
+	int64		holds_expired;
+	int64		grants_expired; /* bucket lapses */
+} SweepResult;
+
+extern void sweep_batch(int max_accounts, SweepResult *result);
+
+/* ---- the background worker (worker.c) and its shared state (shmem.c) ---- */
+extern void worker_register(void);
+extern void shmem_install_hooks(void);
+extern bool worker_state_start(void);
+extern void worker_state_set_connected(void);
+extern void worker_state_request_connect(void);
+extern void worker_state_swept(const SweepResult *result);
+extern void worker_state_error(const char *message);
 
 /* ---- idempotency (idempotency.c) ---- */
 extern void event_id_check(const char *event_id);

@@ -1,7 +1,10 @@
 /*
  * hold.c
  *		Holds: credits reserved for a call whose cost is known at its end,
- *		settled once by confirm or cancel, or expired.
+ *		settled once by confirm or cancel, or expired. This unit owns the
+ *		hold row: loading it, the pending-or-replay rule of terminal states,
+ *		releasing a hold (cancel, expiry) and the final state change.
+ *		reserve.c, confirm.c and cancel.c are the SQL-callable operations.
  */
 #include "postgres.h"
 
@@ -11,7 +14,69 @@
 #include "utils/timestamp.h"
 
 #include "credit_ledger.h"
+#include "errors.h"
 #include "query.h"
+
+/* Loads a hold of the op's account; LD006 when the account has no such hold. */
+void
+hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
+{
+	static CachedQuery q = {
+		"SELECT state, amount, slice_bucket_ids, slice_amounts, settled_amount,"
+		" result_entry_id, source FROM credit_ledger.hold WHERE account_id = $1 AND hold_id = $2",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(op->account_id), Int64GetDatum(hold_id)};
+	bool		isnull;
+	bool		unsettled;
+
+	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_HOLD_NOT_FOUND),
+				 errmsg("hold not found"),
+				 errdetail("Account %lld has no hold %lld.",
+						   (long long) op->account_id, (long long) hold_id)));
+
+	hold->hold_id = hold_id;
+	hold->state = query_text(0, 1);
+	hold->amount = query_int64(0, 2, NULL);
+	slices_from_arrays(&hold->slices, query_datum(0, 3, &isnull), query_datum(0, 4, &isnull));
+	hold->settled_amount = query_int64(0, 5, &unsettled);
+	hold->has_settled_amount = !unsettled;
+	hold->result_entry_id = query_int64(0, 6, &isnull);
+	hold->source = query_text(0, 7);
+}
+
+/*
+ * Terminal states are final. Returns true when the hold is pending. A
+ * repeat of the request that settled it (same final state, same_request)
+ * gets that call's result back and false; anything else is LD005, naming
+ * the state.
+ */
+bool
+hold_require_pending(LedgerOp *op, const Hold *hold, const char *repeat_state, bool same_request)
+{
+	if (strcmp(hold->state, "pending") == 0)
+		return true;
+	if (strcmp(hold->state, repeat_state) == 0 && same_request)
+	{
+		op_replay_entry(op, hold->result_entry_id);
+		return false;
+	}
+	if (hold->has_settled_amount)
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_HOLD_NOT_PENDING),
+				 errmsg("hold not pending"),
+				 errdetail("Hold %lld of account %lld is %s for %lld credits.",
+						   (long long) hold->hold_id, (long long) op->account_id,
+						   hold->state, (long long) hold->settled_amount)));
+	ereport(ERROR,
+			(errcode(ERRCODE_LD_HOLD_NOT_PENDING),
+			 errmsg("hold not pending"),
+			 errdetail("Hold %lld of account %lld is %s.",
+					   (long long) hold->hold_id, (long long) op->account_id, hold->state)));
+	return false;				/* not reached */
+}
 
 /* Moves a pending hold to its final state. */
 void
@@ -35,9 +100,29 @@ hold_settle(LedgerOp *op, int64 hold_id, const char *state, int64 settled_amount
 }
 
 /*
- * Expires every pending hold past its expires_at: an expire_hold entry
- * releases the reservation and the held slices go back to their buckets.
+ * Releases a pending hold without consuming anything (cancel, expiry): the
+ * entry gives the reservation back, the hold takes its final state and the
+ * held slices return to their buckets (lapsing where a bucket expired
+ * meanwhile). Returns the entry's id.
  */
+int64
+hold_release(LedgerOp *op, const Hold *hold, const char *kind, const char *state,
+			 const char *description)
+{
+	LedgerEntry e = {0};
+	int64		entry_id;
+
+	e.kind = kind;
+	e.reserved_delta = -hold->amount;
+	e.hold_id = hold->hold_id;
+	e.description = description;
+	entry_id = entry_write(op, &e);
+	hold_settle(op, hold->hold_id, state, 0, false, entry_id);
+	buckets_give_back(op, &hold->slices, entry_id);
+	return entry_id;
+}
+
+/* Expires every pending hold of the account past its expires_at. */
 void
 holds_expire_due(LedgerOp *op)
 {
@@ -49,37 +134,24 @@ holds_expire_due(LedgerOp *op)
 	};
 	Datum		values[2] = {Int64GetDatum(op->account_id), TimestampTzGetDatum(op->now)};
 	uint64		rows;
-	int64	   *hold_ids;
-	int64	   *amounts;
-	Slices	   *slices;
+	Hold	   *due;
 
 	rows = query_run(&q, values, NULL, false, 0, SPI_OK_SELECT);
 	if (rows == 0)
 		return;
 
 	/* copy out: the statements below replace SPI_tuptable */
-	hold_ids = palloc(sizeof(int64) * rows);
-	amounts = palloc(sizeof(int64) * rows);
-	slices = palloc(sizeof(Slices) * rows);
+	due = palloc0(sizeof(Hold) * rows);
 	for (uint64 i = 0; i < rows; i++)
 	{
 		bool		isnull;
 
-		hold_ids[i] = query_int64(i, 1, NULL);
-		amounts[i] = query_int64(i, 2, NULL);
-		slices_from_arrays(&slices[i], query_datum(i, 3, &isnull), query_datum(i, 4, &isnull));
+		due[i].hold_id = query_int64(i, 1, NULL);
+		due[i].amount = query_int64(i, 2, NULL);
+		slices_from_arrays(&due[i].slices, query_datum(i, 3, &isnull), query_datum(i, 4, &isnull));
 	}
 
 	for (uint64 i = 0; i < rows; i++)
-	{
-		LedgerEntry e = {0};
-		int64		entry_id;
-
-		e.kind = "expire_hold";
-		e.reserved_delta = -amounts[i];
-		e.hold_id = hold_ids[i];
-		entry_id = entry_write(op, &e);
-		hold_settle(op, hold_ids[i], "expired", 0, false, entry_id);
-		buckets_give_back(op, &slices[i], entry_id);
-	}
+		hold_release(op, &due[i], "expire_hold", "expired", NULL);
+	op->holds_expired += rows;
 }

@@ -129,17 +129,10 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 	return true;
 }
 
-/*
- * Stores the account if the call changed it, closes SPI and returns the
- * op_result. Every path out of a money-moving function ends here.
- */
-Datum
-op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
+/* Stores the account if the call changed it and closes SPI. */
+void
+op_end(LedgerOp *op)
 {
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false};
-
 	if (op->account_changed)
 		account_store(&op->acct);
 	if (!op->replayed)
@@ -148,6 +141,20 @@ op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
 		op->result_reserved = op->acct.reserved;
 	}
 	SPI_finish();
+}
+
+/*
+ * Ends the op and returns the op_result. Every path out of a money-moving
+ * function ends here.
+ */
+Datum
+op_finish(LedgerOp *op, FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	op_end(op);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "credit_ledger: function must return credit_ledger.op_result");

@@ -82,6 +82,8 @@ run_pg_regress regress "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
 run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
 	$(make -s -C "$CL_REPO" print-ISOLATION)
 
+run_script worker_restart test/worker_restart.sh
+
 # pgTAP invariants, run by pg_prove against a throwaway preloaded server
 echo "== pgtap"
 PGTAP=$WORK/pgtap

@@ -46,6 +46,29 @@ SELECT credit_ledger.set_status(7, 'frozen', 'payment dispute');
 SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(7, 1, 'batch-2')$$);
 SELECT credit_ledger.set_status(7, 'active');
 
+-- Streaming LLM calls: hold an estimate first, settle for the real cost at the end.
+SELECT * FROM credit_ledger.reserve(42, 300, 'stream-1', interval '5 minutes') \gset first_
+\echo hold :first_hold_id: reserved :first_reserved, available now :first_available
+SELECT * FROM credit_ledger.confirm(42, :first_hold_id, 180);       -- cost 180: the other 120 come back
+SELECT * FROM credit_ledger.reserve(42, 100, 'stream-2') \gset second_
+\echo hold :second_hold_id: reserved :second_reserved, available now :second_available
+SELECT * FROM credit_ledger.cancel(42, :second_hold_id, 'user stopped the stream');
+-- A hold nobody settles lapses at its expiry; the background worker writes it.
+SELECT * FROM credit_ledger.reserve(42, 50, 'stream-3', interval '1 second');
+SELECT hold_id, account_id, amount, event_id FROM credit_ledger.pending_holds;
+DO $$
+BEGIN
+    -- the worker sweeps every second; allow it up to a minute to (re)connect
+    FOR i IN 1..120 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM credit_ledger.hold WHERE event_id = 'stream-3' AND state = 'pending');
+        PERFORM pg_sleep(0.5);
+    END LOOP;
+END $$;
+SELECT h.state, e.kind, e.reserved_delta
+FROM credit_ledger.hold h JOIN credit_ledger.entries e ON e.entry_id = h.result_entry_id
+WHERE h.event_id = 'stream-3';
+SELECT database, holds_expired, last_error FROM credit_ledger.worker_status();
+
 -- Reading: exact balances, the ledger, and a consistency check.
 SELECT * FROM credit_ledger.balance(42);
 SELECT entry_id, kind, amount, balance_after, event_id, source, bucket_amounts
