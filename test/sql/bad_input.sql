@@ -19,6 +19,26 @@ SELECT credit_ledger.set_status(7003, 'closed');
 SELECT credit_ledger.open_account(7004, 50);
 SELECT (credit_ledger.deduct(7004, 20, 'bad-d1')).balance;
 SELECT (credit_ledger.grant_credits(7005, 9223372036854775000, 'bad-g1')).balance;
+-- holds on 7001: pending (h1), confirmed (h2), cancelled (h3), expired but
+-- not yet swept (h4); 7002 (now frozen) has a pending one too
+SELECT (credit_ledger.reserve(7001, 10, 'bad-h1', '1 hour')).reserved;
+SELECT (credit_ledger.reserve(7001, 5, 'bad-h2', '1 hour')).reserved;
+SELECT (credit_ledger.confirm(7001, hold_id)).reserved FROM credit_ledger.hold
+WHERE account_id = 7001 AND event_id = 'bad-h2';
+SELECT (credit_ledger.reserve(7001, 5, 'bad-h3', '1 hour')).reserved;
+SELECT (credit_ledger.cancel(7001, hold_id)).reserved FROM credit_ledger.hold
+WHERE account_id = 7001 AND event_id = 'bad-h3';
+SELECT (credit_ledger.reserve(7001, 5, 'bad-h4', '1 ms')).reserved;
+SELECT pg_sleep(0.01);
+SELECT credit_ledger.set_status(7002, 'active');
+SELECT (credit_ledger.reserve(7002, 5, 'bad-h1', '1 hour')).reserved;
+SELECT credit_ledger.set_status(7002, 'frozen');
+-- 7007: a hold drawn on credit, then credits that expire in an hour
+SELECT credit_ledger.open_account(7007, 200);
+SELECT (credit_ledger.reserve(7007, 150, 'bad-h1', '2 hours')).available;
+SELECT (credit_ledger.grant_credits(7007, 100, 'bad-g1', 'gift', now() + interval '1 hour')).available;
+SELECT account_id, event_id, state FROM credit_ledger.hold
+WHERE account_id IN (7001, 7002) ORDER BY account_id, event_id;
 
 -- every table of the extension, whole, as one fingerprint
 CREATE FUNCTION ledger_fingerprint() RETURNS text LANGUAGE plpgsql AS $$
@@ -116,6 +136,54 @@ INSERT INTO bad_call (call, expected) VALUES
     ($$adjust(7999, 1, 'bad-x', 'fix')$$, 'LD002'),
     ($$adjust(7003, 1, 'bad-x', 'fix')$$, 'LD003'),
     ($$adjust(7001, 1, 'bad-g1', 'fix')$$, 'LD004'),
+-- reserve
+    ($$reserve(NULL, 1, 'bad-x')$$, '22004'),
+    ($$reserve(7001, NULL, 'bad-x')$$, '22004'),
+    ($$reserve(7001, 1, NULL)$$, '22004'),
+    ($$reserve(7001, 0, 'bad-x')$$, '22023'),
+    ($$reserve(7001, -9223372036854775808, 'bad-x')$$, '22023'),
+    ($$reserve(7001, 9223372036854775807, 'bad-x')$$, 'LD001'),
+    ($$reserve(7001, 56, 'bad-x')$$, 'LD001'),
+    ($$reserve(7001, 1, '')$$, '22023'),
+    ($$reserve(7001, 1, repeat('x', 256))$$, '22023'),
+    ($$reserve(7001, 1, 'bad-x', interval '0')$$, '22023'),
+    ($$reserve(7001, 1, 'bad-x', interval '-1 second')$$, '22023'),
+    ($$reserve(7001, 1, 'bad-x', interval '10001 years')$$, '22023'),
+    ($$reserve(7001, 1, 'bad-x', interval '178000000 years')$$, '22023'),
+    ($$reserve(7001, 1, 'bad-x', interval '2147483647 days')$$, '22023'),
+    ($$reserve(7001, 1, 'bad-x', NULL, NULL)$$, '22004'),
+    ($$reserve(7001, 1, 'bad-x', NULL, '')$$, '22023'),
+    ($$reserve(7999, 1, 'bad-x')$$, 'LD002'),
+    ($$reserve(7002, 1, 'bad-x')$$, 'LD003'),
+    ($$reserve(7003, 1, 'bad-x')$$, 'LD003'),
+    ($$reserve(7001, 1, 'bad-g1')$$, 'LD004'),
+    ($$reserve(7001, 11, 'bad-h1', '1 hour')$$, 'LD004'),
+-- confirm and cancel (h1 pending, h2 confirmed, h3 cancelled, h4 expired)
+    ($$confirm(NULL, 1)$$, '22004'),
+    ($$confirm(7001, NULL)$$, '22004'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h1'), 0)$$, '22023'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h1'), -1)$$, '22023'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h1'), 9223372036854775807)$$, 'LD001'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h1'), 66)$$, 'LD001'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h2'), 4)$$, 'LD005'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h3'))$$, 'LD005'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h4'))$$, 'LD005'),
+    ($$confirm(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7002 AND event_id = 'bad-h1'))$$, 'LD006'),
+    ($$confirm(7001, 9223372036854775807)$$, 'LD006'),
+    ($$confirm(7001, -1)$$, 'LD006'),
+    ($$confirm(7999, 1)$$, 'LD002'),
+    ($$confirm(7002, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7002 AND event_id = 'bad-h1'), 6)$$, 'LD003'),
+    ($$cancel(NULL, 1)$$, '22004'),
+    ($$cancel(7001, NULL)$$, '22004'),
+    ($$cancel(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h2'))$$, 'LD005'),
+    ($$cancel(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h4'))$$, 'LD005'),
+    ($$cancel(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7002 AND event_id = 'bad-h1'))$$, 'LD006'),
+    ($$cancel(7001, -9223372036854775808)$$, 'LD006'),
+    ($$cancel(7999, 1)$$, 'LD002'),
+-- housekeeping
+    ($$sweep(NULL)$$, '22004'),
+    ($$sweep(0)$$, '22023'),
+    ($$sweep(-2147483648)$$, '22023'),
 -- accounts
     ($$open_account(NULL)$$, '22004'),
     ($$open_account(7001, NULL)$$, '22004'),
@@ -133,6 +201,8 @@ INSERT INTO bad_call (call, expected) VALUES
     ($$set_credit_limit(7001, -9223372036854775808)$$, '22023'),
     ($$set_credit_limit(7999, 1)$$, 'LD002'),
     ($$set_credit_limit(7004, 19)$$, 'LD001'),
+    ($$set_credit_limit(7007, 60)$$, 'LD001'),
+    ($$set_credit_limit(7007, 149)$$, 'LD001'),
 -- reading
     ($$balance(7999)$$, 'LD002'),
     ($$balance(-1)$$, 'LD002'),
@@ -167,6 +237,9 @@ SELECT replayed FROM credit_ledger.grant_credits(7001, 1, 'a\nb');
 SELECT replayed FROM credit_ledger.grant_credits(7001, 1, U&'\202Eevil');
 SELECT replayed FROM credit_ledger.grant_credits(7001, 1, U&'\+01F469\200D\+01F4BB');
 SELECT replayed FROM credit_ledger.grant_credits(7001, 1, U&'\0301');
+-- a limit that covers the hold without the credits that expire is taken
+SELECT credit_ledger.set_credit_limit(7007, 150);
+SELECT available, credit_limit FROM credit_ledger.balance(7007);
 SELECT count(*) AS keyed_entries FROM credit_ledger.entries
 WHERE account_id = 7001 AND kind = 'grant';
 SELECT * FROM credit_ledger.verify();

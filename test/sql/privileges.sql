@@ -14,10 +14,14 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb),
     credit_ledger.deduct(bigint, bigint, text, text, text, jsonb),
     credit_ledger.refund(bigint, text, text, bigint, text),
+    credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb),
+    credit_ledger.confirm(bigint, bigint, bigint, jsonb),
+    credit_ledger.cancel(bigint, bigint, text),
     credit_ledger.balance(bigint),
     credit_ledger.history(bigint, integer, bigint)
     TO regress_ledger_app;
-GRANT SELECT ON credit_ledger.accounts, credit_ledger.entries TO regress_ledger_app;
+GRANT SELECT ON credit_ledger.accounts, credit_ledger.entries, credit_ledger.pending_holds,
+    credit_ledger.expiring_grants TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
@@ -25,7 +29,9 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.adjust(bigint, bigint, text, text),
     credit_ledger.set_status(bigint, text, text),
     credit_ledger.set_credit_limit(bigint, bigint),
-    credit_ledger.verify(bigint)
+    credit_ledger.verify(bigint),
+    credit_ledger.sweep(integer),
+    credit_ledger.worker_status()
     TO regress_ledger_operator;
 
 CREATE ROLE regress_ledger_nobody NOLOGIN;
@@ -87,6 +93,10 @@ SELECT balance, replayed FROM credit_ledger.grant_credits(8001, 100, 'priv-g1');
 SELECT balance, replayed FROM credit_ledger.deduct(8001, 30, 'priv-d1');
 SELECT balance, replayed FROM credit_ledger.deduct(8001, 30, 'priv-d1');
 SELECT balance FROM credit_ledger.refund(8001, 'priv-r1', 'priv-d1', 10);
+SELECT reserved, available FROM credit_ledger.reserve(8001, 20, 'priv-h1');
+SELECT c.balance, c.reserved
+FROM credit_ledger.pending_holds p, credit_ledger.confirm(8001, p.hold_id, 15) c
+WHERE p.account_id = 8001;
 SELECT balance, available FROM credit_ledger.balance(8001);
 SELECT kind, amount FROM credit_ledger.history(8001) ORDER BY entry_id;
 SELECT count(*) FROM credit_ledger.entries WHERE account_id = 8001;
@@ -106,6 +116,7 @@ ORDER BY relation, statement;
 SELECT balance FROM credit_ledger.adjust(8001, 5, 'priv-a1', 'goodwill');
 SELECT credit_ledger.set_status(8001, 'frozen', 'review');
 SELECT credit_ledger.set_credit_limit(8001, 10);
+SELECT holds_expired >= 0 AS swept FROM credit_ledger.sweep();
 SELECT * FROM credit_ledger.verify(8001);
 RESET ROLE;
 
