@@ -7,6 +7,7 @@ OBJS = \
 	src/args.o \
 	src/bucket.o \
 	src/cancel.o \
+	src/charge.o \
 	src/confirm.o \
 	src/credit_ledger.o \
 	src/deduct.o \
@@ -17,9 +18,12 @@ OBJS = \
 	src/idempotency.o \
 	src/money.o \
 	src/operation.o \
+	src/price_cache.o \
+	src/pricing.o \
 	src/query.o \
 	src/refund.o \
 	src/reserve.o \
+	src/reward.o \
 	src/shmem.o \
 	src/slices.o \
 	src/sweep.o \
@@ -33,10 +37,11 @@ DATA = sql/credit_ledger--1.0.sql
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
-	holds hold_expiry sweep worker bad_input privileges
+	holds hold_expiry sweep worker \
+	price_rules quote charge reward consumption comments bad_input privileges
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = deduct_race event_race reserve_overspend reserve_same_event \
-	confirm_cancel_race confirm_sweep_race refund_race
+	confirm_cancel_race confirm_sweep_race price_change refund_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config

@@ -79,6 +79,9 @@ COMMENT ON COLUMN credit_ledger.bucket.live IS 'remaining > 0; drives the burn-d
 COMMENT ON COLUMN credit_ledger.bucket.priority IS 'lower is spent first';
 COMMENT ON COLUMN credit_ledger.bucket.expires_at IS 'when the unspent credits lapse (NULL = never)';
 COMMENT ON COLUMN credit_ledger.bucket.entry_id IS 'the ledger entry that created the bucket';
+COMMENT ON COLUMN credit_ledger.bucket.account_id IS 'the account the credits belong to';
+COMMENT ON COLUMN credit_ledger.bucket.bucket_id IS 'bucket id, named in the slices of entries and holds';
+COMMENT ON COLUMN credit_ledger.bucket.created_at IS 'when the credits entered the account (burn-down spends older buckets first among equals)';
 
 -- A reservation against an account, settled once by confirm or cancel, or
 -- expired. The slices say which buckets the held credits were drawn from.
@@ -112,10 +115,16 @@ CREATE INDEX hold_pending_by_account ON credit_ledger.hold (account_id, expires_
 COMMENT ON TABLE credit_ledger.hold IS
     'credit_ledger: holds (reservations) made by reserve and settled by confirm, cancel or expiry';
 COMMENT ON COLUMN credit_ledger.hold.state IS 'pending, confirmed, cancelled or expired; only pending ever changes';
+COMMENT ON COLUMN credit_ledger.hold.account_id IS 'the account the credits are held on';
+COMMENT ON COLUMN credit_ledger.hold.hold_id IS 'hold id, given to confirm and cancel';
 COMMENT ON COLUMN credit_ledger.hold.amount IS 'credits held';
 COMMENT ON COLUMN credit_ledger.hold.slice_bucket_ids IS 'buckets the held credits were drawn from, in burn-down order';
 COMMENT ON COLUMN credit_ledger.hold.slice_amounts IS 'credits drawn from each bucket of slice_bucket_ids; the rest of amount is drawn on credit';
 COMMENT ON COLUMN credit_ledger.hold.event_id IS 'the reserve call''s idempotency key';
+COMMENT ON COLUMN credit_ledger.hold.source IS 'the source the consumption is recorded under when the hold is confirmed';
+COMMENT ON COLUMN credit_ledger.hold.description IS 'free text given to reserve';
+COMMENT ON COLUMN credit_ledger.hold.metadata IS 'free-form application data given to reserve';
+COMMENT ON COLUMN credit_ledger.hold.created_at IS 'when the hold was reserved';
 COMMENT ON COLUMN credit_ledger.hold.expires_at IS 'after this the hold is expired: it no longer counts and cannot be settled';
 COMMENT ON COLUMN credit_ledger.hold.settled_amount IS 'credits consumed by confirm';
 COMMENT ON COLUMN credit_ledger.hold.resolved_at IS 'when the hold left pending';
@@ -151,7 +160,10 @@ CREATE TABLE credit_ledger.entry (
 
 CREATE UNIQUE INDEX entry_event ON credit_ledger.entry (account_id, event_id)
     WHERE event_id IS NOT NULL;
+-- consumption(): an index-only scan of one account's time range (the ledger
+-- is append-only, so its pages soon become all-visible)
 CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
+    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
     WHERE kind IN ('deduct', 'confirm');
 CREATE INDEX entry_ref ON credit_ledger.entry (account_id, ref_entry_id)
     WHERE ref_entry_id IS NOT NULL;
@@ -159,6 +171,8 @@ CREATE INDEX entry_ref ON credit_ledger.entry (account_id, ref_entry_id)
 COMMENT ON TABLE credit_ledger.entry IS
     'credit_ledger: the append-only ledger, one row per change of an account (read it through credit_ledger.entries)';
 COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust or reward';
+COMMENT ON COLUMN credit_ledger.entry.account_id IS 'the account the entry changed';
+COMMENT ON COLUMN credit_ledger.entry.entry_id IS 'entry id, increasing in the order the entries were written';
 COMMENT ON COLUMN credit_ledger.entry.amount IS 'signed change of the account''s balance';
 COMMENT ON COLUMN credit_ledger.entry.reserved_delta IS 'signed change of the account''s reserved credits';
 COMMENT ON COLUMN credit_ledger.entry.balance_after IS 'the account''s balance right after this entry';
@@ -166,6 +180,14 @@ COMMENT ON COLUMN credit_ledger.entry.reserved_after IS 'the account''s reserved
 COMMENT ON COLUMN credit_ledger.entry.event_id IS 'the caller''s idempotency key (unique per account); NULL for entries the ledger wrote itself';
 COMMENT ON COLUMN credit_ledger.entry.hold_id IS 'the hold this entry reserved, settled or expired';
 COMMENT ON COLUMN credit_ledger.entry.price_rule_id IS 'the price rule a charge was priced with';
+COMMENT ON COLUMN credit_ledger.entry.source IS 'grants and rewards: the bucket''s source; consumption: what it was for (usage for charges)';
+COMMENT ON COLUMN credit_ledger.entry.description IS 'free text given by the caller; charges: the scene, provider and model';
+COMMENT ON COLUMN credit_ledger.entry.metadata IS 'free-form application data given by the caller';
+COMMENT ON COLUMN credit_ledger.entry.input_tokens IS 'priced charges: input tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.output_tokens IS 'priced charges: output tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.cached_tokens IS 'priced charges: cached input tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.reasoning_tokens IS 'priced charges: reasoning tokens billed';
+COMMENT ON COLUMN credit_ledger.entry.created_at IS 'the instant of the call that wrote the entry (its statement''s start)';
 COMMENT ON COLUMN credit_ledger.entry.bucket_ids IS 'buckets this entry drew from or credited, in order';
 COMMENT ON COLUMN credit_ledger.entry.bucket_amounts IS 'credits drawn from or credited to each bucket of bucket_ids; a consumption beyond them was drawn on credit';
 COMMENT ON COLUMN credit_ledger.entry.ref_entry_id IS 'for a refund: the charge it refunds; for an expire_grant written by a call: that call''s entry';
@@ -205,6 +227,14 @@ CREATE TYPE credit_ledger.op_result AS (
 );
 COMMENT ON TYPE credit_ledger.op_result IS
     'result of every money-moving function: the entry written, the amount moved and the account''s figures after the call; replayed = true when an earlier identical call''s result is returned';
+COMMENT ON COLUMN credit_ledger.op_result.entry_id IS 'the entry the call wrote (or, replayed, the one it wrote first)';
+COMMENT ON COLUMN credit_ledger.op_result.hold_id IS 'the hold the call reserved or settled, else NULL';
+COMMENT ON COLUMN credit_ledger.op_result.account_id IS 'the account';
+COMMENT ON COLUMN credit_ledger.op_result.amount IS 'credits the call moved (adjust: with its sign)';
+COMMENT ON COLUMN credit_ledger.op_result.balance IS 'the account''s balance after the call';
+COMMENT ON COLUMN credit_ledger.op_result.reserved IS 'the account''s reserved credits after the call';
+COMMENT ON COLUMN credit_ledger.op_result.available IS 'balance - reserved after the call';
+COMMENT ON COLUMN credit_ledger.op_result.replayed IS 'true when the event_id was used before by the same request: nothing happened again';
 
 ---------------------------------------------------------------------------
 -- Accounts
@@ -314,7 +344,10 @@ WHERE h.state OPERATOR(pg_catalog.=) 'pending'
   AND h.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp();
 COMMENT ON VIEW credit_ledger.pending_holds IS
     'holds that still reserve credits (pending and not yet past expires_at)';
+COMMENT ON COLUMN credit_ledger.pending_holds.hold_id IS 'hold id, given to confirm and cancel';
+COMMENT ON COLUMN credit_ledger.pending_holds.account_id IS 'the account the credits are held on';
 COMMENT ON COLUMN credit_ledger.pending_holds.amount IS 'credits held';
+COMMENT ON COLUMN credit_ledger.pending_holds.created_at IS 'when the hold was reserved';
 COMMENT ON COLUMN credit_ledger.pending_holds.expires_at IS 'when the hold expires unless confirmed or cancelled before';
 COMMENT ON COLUMN credit_ledger.pending_holds.event_id IS 'the reserve call''s idempotency key';
 
@@ -326,6 +359,9 @@ FROM credit_ledger.bucket b
 WHERE b.live AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp();
 COMMENT ON VIEW credit_ledger.expiring_grants IS
     'live grant buckets with an expiry still ahead: their remaining credits lapse at expires_at';
+COMMENT ON COLUMN credit_ledger.expiring_grants.account_id IS 'the account the credits belong to';
+COMMENT ON COLUMN credit_ledger.expiring_grants.bucket_id IS 'the bucket that expires';
+COMMENT ON COLUMN credit_ledger.expiring_grants.source IS 'where the credits came from: recharge, reward, gift...';
 COMMENT ON COLUMN credit_ledger.expiring_grants.remaining IS 'unspent credits that lapse at expires_at (credits held by pending holds are not counted)';
 COMMENT ON COLUMN credit_ledger.expiring_grants.expires_at IS 'when the remaining credits lapse';
 
@@ -416,6 +452,17 @@ CROSS JOIN LATERAL (
 COMMENT ON VIEW credit_ledger.accounts IS
     'one row per account with exact figures (due expiries applied), the columns of balance()';
 COMMENT ON COLUMN credit_ledger.accounts.available IS 'balance - reserved; never below -credit_limit';
+COMMENT ON COLUMN credit_ledger.accounts.account_id IS 'the application''s id for the account';
+COMMENT ON COLUMN credit_ledger.accounts.balance IS 'credits posted: live bucket credits plus held slices, minus debt, with due expiries applied';
+COMMENT ON COLUMN credit_ledger.accounts.reserved IS 'credits held by pending holds that have not expired';
+COMMENT ON COLUMN credit_ledger.accounts.credit_limit IS 'how far available may go below zero';
+COMMENT ON COLUMN credit_ledger.accounts.status IS 'active, frozen (no money out) or closed (nothing moves)';
+COMMENT ON COLUMN credit_ledger.accounts.total_granted IS 'all credits that entered through grants, rewards and positive adjustments';
+COMMENT ON COLUMN credit_ledger.accounts.total_consumed IS 'all credits consumed by deducts, confirms, charges and negative adjustments';
+COMMENT ON COLUMN credit_ledger.accounts.total_expired IS 'all credits that lapsed, due expiries included';
+COMMENT ON COLUMN credit_ledger.accounts.total_refunded IS 'all credits returned by refunds';
+COMMENT ON COLUMN credit_ledger.accounts.metadata IS 'free-form application data given to open_account';
+COMMENT ON COLUMN credit_ledger.accounts.created_at IS 'when the account was opened';
 COMMENT ON COLUMN credit_ledger.accounts.next_expiry_at IS 'when the next bucket of unspent credits expires';
 COMMENT ON COLUMN credit_ledger.accounts.next_expiry_amount IS 'how many credits expire at next_expiry_at';
 
@@ -428,6 +475,22 @@ FROM credit_ledger.entry;
 COMMENT ON VIEW credit_ledger.entries IS
     'the ledger: one row per change of an account, append-only';
 COMMENT ON COLUMN credit_ledger.entries.amount IS 'signed change of the account''s balance';
+COMMENT ON COLUMN credit_ledger.entries.entry_id IS 'entry id, increasing in the order the entries were written';
+COMMENT ON COLUMN credit_ledger.entries.account_id IS 'the account the entry changed';
+COMMENT ON COLUMN credit_ledger.entries.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust or reward';
+COMMENT ON COLUMN credit_ledger.entries.balance_after IS 'the account''s balance right after this entry';
+COMMENT ON COLUMN credit_ledger.entries.reserved_after IS 'the account''s reserved credits right after this entry';
+COMMENT ON COLUMN credit_ledger.entries.event_id IS 'the caller''s idempotency key; NULL for entries the ledger wrote itself';
+COMMENT ON COLUMN credit_ledger.entries.hold_id IS 'the hold this entry reserved, settled or expired';
+COMMENT ON COLUMN credit_ledger.entries.source IS 'grants and rewards: the bucket''s source; consumption: what it was for (usage for charges)';
+COMMENT ON COLUMN credit_ledger.entries.description IS 'free text given by the caller; charges: the scene, provider and model';
+COMMENT ON COLUMN credit_ledger.entries.metadata IS 'free-form application data given by the caller';
+COMMENT ON COLUMN credit_ledger.entries.price_rule_id IS 'the price rule a charge was priced with';
+COMMENT ON COLUMN credit_ledger.entries.input_tokens IS 'priced charges: input tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.output_tokens IS 'priced charges: output tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.cached_tokens IS 'priced charges: cached input tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.reasoning_tokens IS 'priced charges: reasoning tokens billed';
+COMMENT ON COLUMN credit_ledger.entries.created_at IS 'the instant of the call that wrote the entry';
 COMMENT ON COLUMN credit_ledger.entries.reserved_delta IS 'signed change of the account''s reserved credits';
 COMMENT ON COLUMN credit_ledger.entries.bucket_ids IS 'buckets drawn from or credited, in order';
 COMMENT ON COLUMN credit_ledger.entries.bucket_amounts IS 'credits per bucket of bucket_ids';
@@ -448,6 +511,18 @@ CREATE TYPE credit_ledger.account_balance AS (
     next_expiry_amount  bigint
 );
 COMMENT ON TYPE credit_ledger.account_balance IS 'result of credit_ledger.balance(): an account''s exact figures';
+COMMENT ON COLUMN credit_ledger.account_balance.account_id IS 'the account';
+COMMENT ON COLUMN credit_ledger.account_balance.balance IS 'credits posted, with due expiries applied';
+COMMENT ON COLUMN credit_ledger.account_balance.reserved IS 'credits held by pending holds that have not expired';
+COMMENT ON COLUMN credit_ledger.account_balance.available IS 'balance - reserved; never below -credit_limit';
+COMMENT ON COLUMN credit_ledger.account_balance.credit_limit IS 'how far available may go below zero';
+COMMENT ON COLUMN credit_ledger.account_balance.status IS 'active, frozen or closed';
+COMMENT ON COLUMN credit_ledger.account_balance.total_granted IS 'all credits that entered through grants, rewards and positive adjustments';
+COMMENT ON COLUMN credit_ledger.account_balance.total_consumed IS 'all credits consumed by deducts, confirms, charges and negative adjustments';
+COMMENT ON COLUMN credit_ledger.account_balance.total_expired IS 'all credits that lapsed, due expiries included';
+COMMENT ON COLUMN credit_ledger.account_balance.total_refunded IS 'all credits returned by refunds';
+COMMENT ON COLUMN credit_ledger.account_balance.next_expiry_at IS 'when the next bucket of unspent credits expires';
+COMMENT ON COLUMN credit_ledger.account_balance.next_expiry_amount IS 'how many credits expire at next_expiry_at';
 
 CREATE FUNCTION credit_ledger.balance(account_id bigint)
     RETURNS credit_ledger.account_balance
@@ -596,6 +671,157 @@ AS $$
 $$;
 COMMENT ON FUNCTION credit_ledger.verify(bigint) IS
     'recomputes every stored figure of one account (or all) from entries, buckets and holds; no rows = consistent';
+
+---------------------------------------------------------------------------
+-- Prices and rewards
+---------------------------------------------------------------------------
+
+-- Operators edit the rule tables directly. A row trigger validates every
+-- row; a statement trigger sends a relcache invalidation, so every backend
+-- drops its cached price rules when the change commits.
+CREATE TABLE credit_ledger.price_rule (
+    id               bigserial PRIMARY KEY,
+    scene            text,
+    provider         text,
+    model            text,
+    input_price      numeric NOT NULL,
+    output_price     numeric NOT NULL,
+    cached_price     numeric NOT NULL,
+    reasoning_price  numeric NOT NULL,
+    request_price    numeric NOT NULL DEFAULT 0,
+    min_charge       bigint NOT NULL DEFAULT 0,
+    priority         integer NOT NULL DEFAULT 0,
+    valid_from       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    valid_until      timestamptz,
+    active           boolean NOT NULL DEFAULT true,
+    description      text
+);
+
+COMMENT ON TABLE credit_ledger.price_rule IS
+    'credit_ledger: what usage costs, edited by operators; the most specific active rule valid at the call''s time prices it (see resolve_price)';
+COMMENT ON COLUMN credit_ledger.price_rule.id IS 'rule id, recorded in the entry of every charge it priced';
+COMMENT ON COLUMN credit_ledger.price_rule.scene IS 'the application''s scene (feature) the rule prices; NULL = any scene';
+COMMENT ON COLUMN credit_ledger.price_rule.provider IS 'the model provider the rule prices; NULL = any provider';
+COMMENT ON COLUMN credit_ledger.price_rule.model IS 'the model name, or a prefix pattern ending in * (gpt-4o*); NULL = any model';
+COMMENT ON COLUMN credit_ledger.price_rule.input_price IS 'credits per million input tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.output_price IS 'credits per million output tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.cached_price IS 'credits per million cached input tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.reasoning_price IS 'credits per million reasoning tokens (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.request_price IS 'credits per call, added before rounding (at most 6 decimals)';
+COMMENT ON COLUMN credit_ledger.price_rule.min_charge IS 'the least a call costs, in whole credits';
+COMMENT ON COLUMN credit_ledger.price_rule.priority IS 'among equally specific rules, the higher priority wins';
+COMMENT ON COLUMN credit_ledger.price_rule.valid_from IS 'the rule prices calls from this time on';
+COMMENT ON COLUMN credit_ledger.price_rule.valid_until IS 'the rule prices calls before this time (NULL = open-ended)';
+COMMENT ON COLUMN credit_ledger.price_rule.active IS 'false takes the rule out of pricing without deleting it';
+COMMENT ON COLUMN credit_ledger.price_rule.description IS 'free text for operators';
+
+-- Rewards: credits granted for an application event (sign-up, daily check-in).
+CREATE TABLE credit_ledger.reward_rule (
+    source         text PRIMARY KEY,
+    amount         bigint NOT NULL,
+    expires_after  interval,
+    daily_cap      integer,
+    active         boolean NOT NULL DEFAULT true,
+    description    text
+);
+
+COMMENT ON TABLE credit_ledger.reward_rule IS
+    'credit_ledger: rewards granted by reward(), edited by operators; one rule per source';
+COMMENT ON COLUMN credit_ledger.reward_rule.source IS 'the reward''s name, also the source of the buckets it grants';
+COMMENT ON COLUMN credit_ledger.reward_rule.amount IS 'credits one reward grants';
+COMMENT ON COLUMN credit_ledger.reward_rule.expires_after IS 'how long rewarded credits last (NULL = they never expire)';
+COMMENT ON COLUMN credit_ledger.reward_rule.daily_cap IS 'most rewards of this source per account per UTC day (NULL = no cap)';
+COMMENT ON COLUMN credit_ledger.reward_rule.active IS 'false makes reward() of this source return NULL';
+COMMENT ON COLUMN credit_ledger.reward_rule.description IS 'free text for operators';
+
+-- the daily cap counts today's rewards of one source on one account
+CREATE INDEX entry_reward ON credit_ledger.entry (account_id, source, created_at)
+    WHERE kind OPERATOR(pg_catalog.=) 'reward';
+
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.price_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.price_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.reward_rule', '');
+
+CREATE FUNCTION credit_ledger.check_price_rule() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_check_price_rule';
+COMMENT ON FUNCTION credit_ledger.check_price_rule() IS
+    'trigger: refuses an invalid price rule (SQLSTATE 22023, DETAIL names the column)';
+CREATE TRIGGER price_rule_check BEFORE INSERT OR UPDATE ON credit_ledger.price_rule
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.check_price_rule();
+
+CREATE FUNCTION credit_ledger.price_rules_changed() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_price_rules_changed';
+COMMENT ON FUNCTION credit_ledger.price_rules_changed() IS
+    'trigger: makes every session drop its cached price rules when the change commits';
+CREATE TRIGGER price_rule_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON credit_ledger.price_rule
+    FOR EACH STATEMENT EXECUTE FUNCTION credit_ledger.price_rules_changed();
+
+CREATE FUNCTION credit_ledger.check_reward_rule() RETURNS trigger
+    LANGUAGE C AS 'MODULE_PATHNAME', 'credit_ledger_check_reward_rule';
+COMMENT ON FUNCTION credit_ledger.check_reward_rule() IS
+    'trigger: refuses an invalid reward rule (SQLSTATE 22023, DETAIL names the column)';
+CREATE TRIGGER reward_rule_check BEFORE INSERT OR UPDATE ON credit_ledger.reward_rule
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.check_reward_rule();
+
+CREATE FUNCTION credit_ledger.resolve_price(scene text, provider text, model text,
+                                            at timestamptz DEFAULT pg_catalog.now())
+    RETURNS credit_ledger.price_rule
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_resolve_price';
+COMMENT ON FUNCTION credit_ledger.resolve_price(text, text, text, timestamptz) IS
+    'the price rule for a call at time at: exact model > longer prefix > shorter prefix > any model, then scene and provider named > scene only > provider only > neither, then priority, latest valid_from, highest id; LD007 when none matches';
+
+CREATE FUNCTION credit_ledger.quote(scene text, provider text, model text,
+                                    input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                    cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0)
+    RETURNS bigint
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_quote';
+COMMENT ON FUNCTION credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint) IS
+    'credits a call costs now: tokens x price per million over the four kinds plus request_price, rounded up once, at least min_charge';
+
+CREATE FUNCTION credit_ledger.charge(account_id bigint, event_id text,
+                                     scene text, provider text, model text,
+                                     input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                     cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
+                                     hold_id bigint DEFAULT NULL, metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_charge';
+COMMENT ON FUNCTION credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb) IS
+    'prices a call (as quote) and deducts it, or confirms hold_id with that amount, in one idempotent step; the entry records the rule and the token counts';
+
+CREATE FUNCTION credit_ledger.reward(account_id bigint, source text, event_id text,
+                                     metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_reward';
+COMMENT ON FUNCTION credit_ledger.reward(bigint, text, text, jsonb) IS
+    'grants the reward rule''s amount as a bucket (opening the account if needed); NULL when the rule is missing or inactive or the account reached today''s (UTC) cap';
+
+CREATE FUNCTION credit_ledger.consumption(account_id bigint, since timestamptz DEFAULT NULL,
+                                          until timestamptz DEFAULT pg_catalog.now(),
+                                          OUT credits bigint, OUT calls bigint,
+                                          OUT input_tokens bigint, OUT output_tokens bigint,
+                                          OUT cached_tokens bigint, OUT reasoning_tokens bigint)
+    RETURNS record
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount), 0)::bigint,
+           pg_catalog.count(*),
+           COALESCE(pg_catalog.sum(e.input_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.output_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.cached_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.reasoning_tokens), 0)::bigint
+    FROM credit_ledger.entry e
+    WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
+      AND e.kind IN ('deduct', 'confirm')
+      AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
+      AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption.until, 'infinity')
+$$;
+COMMENT ON FUNCTION credit_ledger.consumption(bigint, timestamptz, timestamptz) IS
+    'credits consumed (deducts, confirms, charges; refunds not subtracted), number of those calls and their token totals in [since, until); since NULL = all time, until NULL = no end';
 
 ---------------------------------------------------------------------------
 -- Privileges

@@ -1,8 +1,8 @@
 /*
  * args.c
  *		Argument checks shared by the SQL-callable functions: a required
- *		NULL is 22004, a non-positive amount or empty text is 22023, each
- *		naming the argument.
+ *		NULL is 22004, a non-positive amount, a negative count or empty text
+ *		is 22023, each naming the argument.
  */
 #include "postgres.h"
 
@@ -19,19 +19,33 @@ arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("%s must not be null", name)));
 }
 
+/* A required bigint of at least `least` (1 or 0), else 22023 naming it. */
+static int64
+arg_int64_at_least(FunctionCallInfo fcinfo, int argno, const char *name, int64 least)
+{
+	int64		value;
+
+	arg_require_not_null(fcinfo, argno, name);
+	value = PG_GETARG_INT64(argno);
+	if (value < least)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(least > 0 ? "%s must be positive" : "%s must not be negative", name),
+				 errdetail("%s is %lld.", name, (long long) value)));
+	return value;
+}
+
 int64
 arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char *name)
 {
-	int64		amount;
+	return arg_int64_at_least(fcinfo, argno, name, 1);
+}
 
-	arg_require_not_null(fcinfo, argno, name);
-	amount = PG_GETARG_INT64(argno);
-	if (amount <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be positive", name),
-				 errdetail("%s is %lld.", name, (long long) amount)));
-	return amount;
+/* A count such as a number of tokens: required, zero or more. */
+int64
+arg_count(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	return arg_int64_at_least(fcinfo, argno, name, 0);
 }
 
 char *

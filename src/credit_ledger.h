@@ -11,6 +11,7 @@
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "utils/numeric.h"
 
 /* ---- settings (credit_ledger.c) ---- */
 extern char *credit_ledger_database;
@@ -224,15 +225,41 @@ extern void event_id_check(const char *event_id);
 extern void request_add_text(StringInfo request, const char *key, const char *value);
 extern void request_add_int64(StringInfo request, const char *key, int64 value);
 extern void request_add_null(StringInfo request, const char *key);
+extern void request_add_optional_text(StringInfo request, const char *key, const char *value);
 extern void request_add_timestamp(StringInfo request, const char *key, TimestampTz value);
 extern void request_require_same(const LedgerOp *op, const char *stored);
 
 /* ---- argument checks shared by the SQL-callable functions (args.c) ---- */
 extern void arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char *name);
 extern int64 arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char *name);
+extern int64 arg_count(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *arg_optional_text(FunctionCallInfo fcinfo, int argno);
 extern char *arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name);
 extern Datum arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given);
+
+/* ---- prices (price_cache.c: the cached rules; pricing.c: the arithmetic) ---- */
+#define TOKEN_KINDS 4			/* input, output, cached, reasoning */
+
+typedef struct PriceRule
+{
+	int64		id;
+	const char *scene;			/* NULL = any */
+	const char *provider;		/* NULL = any */
+	const char *model;			/* NULL = any */
+	int			model_prefix_len;	/* -1: model is exact; else the part before '*' */
+	Numeric		token_prices[TOKEN_KINDS];	/* credits per million tokens */
+	Numeric		request_price;	/* credits per call */
+	int64		min_charge;
+	int32		priority;
+	TimestampTz valid_from;
+	bool		has_valid_until;
+	TimestampTz valid_until;
+	Datum		row;			/* the whole price_rule row, as resolve_price returns it */
+} PriceRule;
+
+extern const PriceRule *price_rule_resolve(const char *scene, const char *provider,
+										   const char *model, TimestampTz at);
+extern int64 price_quote(const PriceRule *rule, const int64 *tokens);
 
 #endif

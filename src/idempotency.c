@@ -59,6 +59,15 @@ request_add_null(StringInfo request, const char *key)
 	appendStringInfo(request, "%s=null\n", key);
 }
 
+void
+request_add_optional_text(StringInfo request, const char *key, const char *value)
+{
+	if (value != NULL)
+		request_add_text(request, key, value);
+	else
+		request_add_null(request, key);
+}
+
 /* In UTC, so that the session's TimeZone cannot make one instant two requests. */
 void
 request_add_timestamp(StringInfo request, const char *key, TimestampTz value)

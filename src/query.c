@@ -8,32 +8,51 @@
 
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "query.h"
+
+static void
+query_prepare(CachedQuery *q)
+{
+	SPIPlanPtr	plan;
+
+	if (q->plan != NULL)
+		return;
+	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
+	if (plan == NULL)
+		elog(ERROR, "credit_ledger: SPI_prepare failed (%s): %s",
+			 SPI_result_code_string(SPI_result), q->sql);
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "credit_ledger: SPI_keepplan failed");
+	q->plan = plan;
+}
+
+static uint64
+query_check(const CachedQuery *q, int ret, int expected_ret)
+{
+	if (ret != expected_ret)
+		elog(ERROR, "credit_ledger: SPI answered %s where %s was expected: %s",
+			 SPI_result_code_string(ret), SPI_result_code_string(expected_ret), q->sql);
+	return SPI_processed;
+}
 
 uint64
 query_run(CachedQuery *q, Datum *values, const char *nulls,
 		  bool read_only, long max_rows, int expected_ret)
 {
-	int			ret;
+	query_prepare(q);
+	return query_check(q, SPI_execute_plan(q->plan, values, nulls, read_only, max_rows),
+					   expected_ret);
+}
 
-	if (q->plan == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(q->sql, q->nargs, q->argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "credit_ledger: SPI_prepare failed (%s): %s",
-				 SPI_result_code_string(SPI_result), q->sql);
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "credit_ledger: SPI_keepplan failed");
-		q->plan = plan;
-	}
-
-	ret = SPI_execute_plan(q->plan, values, nulls, read_only, max_rows);
-	if (ret != expected_ret)
-		elog(ERROR, "credit_ledger: SPI answered %s where %s was expected: %s",
-			 SPI_result_code_string(ret), SPI_result_code_string(expected_ret), q->sql);
-	return SPI_processed;
+uint64
+query_run_latest(CachedQuery *q, Datum *values, const char *nulls, int expected_ret)
+{
+	query_prepare(q);
+	return query_check(q, SPI_execute_snapshot(q->plan, values, nulls, GetLatestSnapshot(),
+											   InvalidSnapshot, true, false, 0),
+					   expected_ret);
 }
 
 Datum

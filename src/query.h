@@ -34,6 +34,14 @@ typedef struct CachedQuery
 extern uint64 query_run(CachedQuery *q, Datum *values, const char *nulls,
 						bool read_only, long max_rows, int expected_ret);
 
+/*
+ * Runs a read-only statement on a fresh snapshot that sees everything
+ * committed so far, whatever the transaction's isolation level: for caches
+ * that must never hold data older than the invalidations they have seen.
+ */
+extern uint64 query_run_latest(CachedQuery *q, Datum *values, const char *nulls,
+							   int expected_ret);
+
 /* Typed readers of SPI_tuptable's row `row`, column `col` (1-based). */
 extern int64 query_int64(uint64 row, int col, bool *isnull);
 extern char *query_text(uint64 row, int col);

@@ -69,6 +69,33 @@ FROM credit_ledger.hold h JOIN credit_ledger.entries e ON e.entry_id = h.result_
 WHERE h.event_id = 'stream-3';
 SELECT database, holds_expired, last_error FROM credit_ledger.worker_status();
 
+-- Usage pricing: operators keep prices in a table, in credits per million tokens.
+INSERT INTO credit_ledger.price_rule (provider, model, input_price, output_price, cached_price,
+                                      reasoning_price, description)
+VALUES ('openai', 'gpt-4o*', 2500, 10000, 1250, 10000, 'GPT-4o family'),
+       (NULL, NULL, 5000, 15000, 2500, 15000, 'any other model');
+SELECT id, provider, model, description FROM credit_ledger.resolve_price('chat', 'openai', 'gpt-4o-mini');
+-- 12,345 input + 800 output + 4,000 cached + 1,500 reasoning tokens:
+-- 30.8625 + 8 + 5 + 15 = 58.8625 credits, rounded up once to 59.
+SELECT credit_ledger.quote('chat', 'openai', 'gpt-4o', 12345, 800, 4000, 1500);
+SELECT * FROM credit_ledger.charge(42, 'llm-call-1', 'chat', 'openai', 'gpt-4o', 12345, 800, 4000, 1500);
+-- A streamed call: hold an estimate, then charge the priced usage through the hold
+-- (6,000 input + 900 output + 2,000 reasoning = 44 credits; 6 of the 50 held come back).
+SELECT hold_id AS stream_hold FROM credit_ledger.reserve(42, 50, 'stream-4') \gset
+SELECT * FROM credit_ledger.charge(42, 'llm-call-2', 'chat', 'openai', 'gpt-4o', 6000, 900, 0, 2000,
+                                   hold_id => :stream_hold);
+SELECT kind, amount, price_rule_id, input_tokens, output_tokens, cached_tokens, reasoning_tokens
+FROM credit_ledger.entries WHERE event_id IN ('llm-call-1', 'llm-call-2') ORDER BY entry_id;
+
+-- Rewards: a daily check-in worth 5 credits that last a week, once a day (UTC).
+INSERT INTO credit_ledger.reward_rule (source, amount, expires_after, daily_cap)
+VALUES ('checkin', 5, '7 days', 1);
+SELECT * FROM credit_ledger.reward(42, 'checkin', 'checkin-42-day-1');
+SELECT credit_ledger.reward(42, 'checkin', 'checkin-42-day-1-again') IS NULL AS capped_for_today;
+
+-- The consumption dashboard: the last 24 hours.
+SELECT * FROM credit_ledger.consumption(42, since => now() - interval '24 hours');
+
 -- Reading: exact balances, the ledger, and a consistency check.
 SELECT * FROM credit_ledger.balance(42);
 SELECT entry_id, kind, amount, balance_after, event_id, source, bucket_amounts
