@@ -249,6 +249,7 @@ class Shared:
         self.refused = set()        # (account, event_id) refused with a SQLSTATE
         self.lost = set()           # (account, event_id) whose outcome is unknown
         self.race_results = collections.defaultdict(list)
+        self.verifications = 0      # verify() runs during the load
         self.problems = []
 
     def charge(self, rng, account):
@@ -399,6 +400,27 @@ def sweeper(args, shared, deadline, stop):
         stop.wait(args.sweep_every)
 
 
+def verifier(args, shared, deadline, stop):
+    """verify() every half second while the clients run: a state that a later
+    call happens to repair must not pass unseen."""
+    conn = connect(args.dsn, deadline + 30)
+    while not stop.wait(0.5):
+        try:
+            with conn.cursor() as cur:
+                cur.execute('SELECT * FROM credit_ledger.verify()')
+                rows = cur.fetchall()
+        except psycopg2.Error as e:
+            if e.pgcode is None or e.pgcode.startswith(('08', '57P')):
+                conn = connect(args.dsn, deadline + 30)
+                continue
+            shared.problem('verify() failed: %s %s' % (e.pgcode, e))
+            continue
+        with shared.lock:
+            shared.verifications += 1
+        for row in rows[:3]:
+            shared.problem('verify() mid-run: %r' % (row,))
+
+
 # ---------------------------------------------------------------------------
 # After the run: the clients' record against the ledger, and the invariants
 # ---------------------------------------------------------------------------
@@ -491,6 +513,7 @@ def summary(shared, clients, seconds):
         by_state[outcome] += n
     print('%d clients, %.1f s: %d calls, %.0f calls/s' % (clients, seconds, total, total / seconds))
     print('outcomes: ' + ', '.join('%s %d' % kv for kv in sorted(by_state.items())))
+    print('verify() during the run: %d times' % shared.verifications)
     for name in sorted({op for op, _ in shared.outcomes}):
         row = sorted((o, n) for (op, o), n in shared.outcomes.items() if op == name)
         print('  %-17s %s' % (name, ', '.join('%s %d' % kv for kv in row)))
@@ -517,14 +540,15 @@ def run(args):
     deadline = start + args.seconds
     clients = [Client(i, args, shared, deadline) for i in range(args.clients)]
     stop = threading.Event()
-    sweep = threading.Thread(target=sweeper, args=(args, shared, deadline, stop), daemon=True)
-    sweep.start()
-    for c in clients:
-        c.start()
+    helpers = [threading.Thread(target=f, args=(args, shared, deadline, stop), daemon=True)
+               for f in (sweeper, verifier)]
+    for t in helpers + clients:
+        t.start()
     for c in clients:
         c.join()
     stop.set()
-    sweep.join()
+    for t in helpers:
+        t.join()
     elapsed = time.time() - start
     summary(shared, args.clients, elapsed)
     conn = connect(args.dsn, time.time() + 30)
