@@ -33,6 +33,11 @@ SELECT pg_sleep(0.01);
 SELECT credit_ledger.set_status(7002, 'active');
 SELECT (credit_ledger.reserve(7002, 5, 'bad-h1', '1 hour')).reserved;
 SELECT credit_ledger.set_status(7002, 'frozen');
+-- a price and a reward for the pricing calls
+INSERT INTO credit_ledger.price_rule (scene, provider, model, input_price, output_price,
+                                      cached_price, reasoning_price)
+VALUES ('bad', 'prov', 'model-a', 1000, 2000, 100, 2000);
+INSERT INTO credit_ledger.reward_rule (source, amount, daily_cap) VALUES ('bad_bonus', 10, 1);
 -- 7007: a hold drawn on credit, then credits that expire in an hour
 SELECT credit_ledger.open_account(7007, 200);
 SELECT (credit_ledger.reserve(7007, 150, 'bad-h1', '2 hours')).available;
@@ -180,6 +185,46 @@ INSERT INTO bad_call (call, expected) VALUES
     ($$cancel(7001, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7002 AND event_id = 'bad-h1'))$$, 'LD006'),
     ($$cancel(7001, -9223372036854775808)$$, 'LD006'),
     ($$cancel(7999, 1)$$, 'LD002'),
+-- charge, quote, resolve_price
+    ($$charge(NULL, 'bad-x', 'bad', 'prov', 'model-a', 10)$$, '22004'),
+    ($$charge(7001, NULL, 'bad', 'prov', 'model-a', 10)$$, '22004'),
+    ($$charge(7001, '', 'bad', 'prov', 'model-a', 10)$$, '22023'),
+    ($$charge(7001, repeat('x', 256), 'bad', 'prov', 'model-a', 10)$$, '22023'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', -1)$$, '22023'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 0, -1)$$, '22023'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 0, 0, -1)$$, '22023'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 0, 0, 0, -9223372036854775808)$$, '22023'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', NULL)$$, '22004'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 9223372036854775807)$$, 'LD001'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 9223372036854775807, 9223372036854775807, 9223372036854775807, 9223372036854775807)$$, 'LD001'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 100000)$$, 'LD001'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'no-such-model', 10)$$, 'LD007'),
+    ($$charge(7999, 'bad-x', 'bad', 'prov', 'model-a', 10)$$, 'LD002'),
+    ($$charge(7002, 'bad-x', 'bad', 'prov', 'model-a', 10)$$, 'LD003'),
+    ($$charge(7001, 'bad-g1', 'bad', 'prov', 'model-a', 10)$$, 'LD004'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 10, 0, 0, 0, -1)$$, 'LD006'),
+    ($$charge(7001, 'bad-x', 'bad', 'prov', 'model-a', 10, 0, 0, 0, (SELECT hold_id FROM credit_ledger.hold WHERE account_id = 7001 AND event_id = 'bad-h2'))$$, 'LD005'),
+    ($$quote('bad', 'prov', 'model-a', -1)$$, '22023'),
+    ($$quote('bad', 'prov', 'model-a', NULL)$$, '22004'),
+    ($$quote('bad', 'prov', 'no-such-model', 1)$$, 'LD007'),
+    ($$quote('bad', 'prov', 'model-a', 9223372036854775807, 9223372036854775807)$$, 'none'),
+    ($$resolve_price('bad', 'prov', 'no-such-model')$$, 'LD007'),
+    ($$resolve_price('bad', 'prov', 'model-a', now() - interval '1 day')$$, 'LD007'),
+    ($$resolve_price('bad', 'prov', 'model-a', NULL)$$, '22004'),
+-- reward: a source without a rule answers NULL and changes nothing (7004:
+-- on an account with a due expiry it writes that expiry, as every call does)
+    ($$reward(NULL, 'bad_bonus', 'bad-x')$$, '22004'),
+    ($$reward(7001, NULL, 'bad-x')$$, '22004'),
+    ($$reward(7001, '', 'bad-x')$$, '22023'),
+    ($$reward(7001, 'bad_bonus', NULL)$$, '22004'),
+    ($$reward(7001, 'bad_bonus', repeat('x', 256))$$, '22023'),
+    ($$reward(7003, 'bad_bonus', 'bad-x')$$, 'LD003'),
+    ($$reward(7001, 'bad_bonus', 'bad-g1')$$, 'LD004'),
+    ($$reward(7004, 'no_such_reward', 'bad-x')$$, 'none'),
+-- consumption: a read, NULL or zeros where there is nothing to count
+    ($$consumption(NULL)$$, 'none'),
+    ($$consumption(7999)$$, 'none'),
+    ($$consumption(7001, now(), now() - interval '1 day')$$, 'none'),
 -- housekeeping
     ($$sweep(NULL)$$, '22004'),
     ($$sweep(0)$$, '22023'),
@@ -214,10 +259,13 @@ FROM (SELECT n, call, expected, expect_error('SELECT * FROM credit_ledger.'
                                                           || replace(call, 'bad-x', 'bad-x' || n)) AS r
       FROM bad_call) c
 CROSS JOIN LATERAL (SELECT CASE WHEN r = 'no error' THEN 'none' ELSE left(r, 5) END AS got,
-                           split_part(substr(r, 7), ' | ', 1) AS message) m
+                           CASE WHEN r <> 'no error'
+                                THEN split_part(substr(r, 7), ' | ', 1) END AS message) m
 ORDER BY n;
 SELECT count(*) AS calls FROM bad_call;
-SELECT ledger_fingerprint() = :'before' AS nothing_changed;
+SELECT coalesce(string_agg(split_part(t, ':', 1), ', ' ORDER BY t), 'none') AS tables_changed
+FROM (SELECT unnest(string_to_array(trim(ledger_fingerprint()), ' '))
+      EXCEPT SELECT unnest(string_to_array(trim(:'before'), ' '))) d(t);
 
 -- the same arguments with the required ones present: what the bounds allow
 \set VERBOSITY default
