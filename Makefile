@@ -41,7 +41,7 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = deduct_race event_race reserve_overspend reserve_same_event \
-	confirm_cancel_race confirm_sweep_race price_change refund_race
+	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config
