@@ -312,6 +312,17 @@ class Client(threading.Thread):
             if outcome == LOST:
                 conn = connect(self.args.dsn, self.deadline + 30)
             self.record(call, outcome, row)
+            if self.args.verify_each and outcome == 'ok':
+                self.verify_after(conn, call)
+
+    def verify_after(self, conn, call):
+        """--verify-each: the first call after which verify() is not empty."""
+        with conn.cursor() as cur:
+            cur.execute('SELECT * FROM credit_ledger.verify(%s)', (call.account,))
+            rows = cur.fetchall()
+        if rows:
+            self.shared.problem('verify() after %s %r: %r' % (call.op, call.params, rows))
+            self.deadline = 0
 
     def execute(self, conn, call):
         try:
@@ -419,6 +430,14 @@ def verifier(args, shared, deadline, stop):
             shared.verifications += 1
         for row in rows[:3]:
             shared.problem('verify() mid-run: %r' % (row,))
+        if rows:
+            # what led there: the account's last entries
+            with conn.cursor() as cur:
+                cur.execute("SELECT entry_id, kind, amount, reserved_delta, hold_id, bucket_ids,"
+                            " bucket_amounts, ref_entry_id, source FROM credit_ledger.entry"
+                            " WHERE account_id = %s ORDER BY entry_id DESC LIMIT 12", (rows[0][0],))
+                for entry in reversed(cur.fetchall()):
+                    shared.problem('  entry %r' % (entry,))
 
 
 # ---------------------------------------------------------------------------
@@ -578,6 +597,8 @@ def main():
     parser.add_argument('--crash-tolerant', action='store_true',
                         help='a broken connection is expected: reconnect and go on')
     parser.add_argument('--seed', type=int, default=int(time.time()) % 100000)
+    parser.add_argument('--verify-each', action='store_true',
+                        help='verify() the account after every call (to find the call that breaks it)')
     args = parser.parse_args()
     print('seed %d' % args.seed)
     ok = run(args) if args.mode == 'run' else check(args)

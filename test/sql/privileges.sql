@@ -10,15 +10,19 @@
 CREATE ROLE regress_ledger_app NOLOGIN;
 GRANT USAGE ON SCHEMA credit_ledger TO regress_ledger_app;
 GRANT EXECUTE ON FUNCTION
-    credit_ledger.open_account(bigint, bigint, jsonb),
     credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb),
     credit_ledger.deduct(bigint, bigint, text, text, text, jsonb),
     credit_ledger.refund(bigint, text, text, bigint, text),
     credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb),
     credit_ledger.confirm(bigint, bigint, bigint, jsonb),
     credit_ledger.cancel(bigint, bigint, text),
+    credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb),
+    credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint),
+    credit_ledger.resolve_price(text, text, text, timestamptz),
+    credit_ledger.reward(bigint, text, text, jsonb),
     credit_ledger.balance(bigint),
-    credit_ledger.history(bigint, integer, bigint)
+    credit_ledger.history(bigint, integer, bigint),
+    credit_ledger.consumption(bigint, timestamptz, timestamptz)
     TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.accounts, credit_ledger.entries, credit_ledger.pending_holds,
     credit_ledger.expiring_grants TO regress_ledger_app;
@@ -27,14 +31,26 @@ CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
 GRANT EXECUTE ON FUNCTION
     credit_ledger.adjust(bigint, bigint, text, text),
+    credit_ledger.open_account(bigint, bigint, jsonb),
     credit_ledger.set_status(bigint, text, text),
     credit_ledger.set_credit_limit(bigint, bigint),
     credit_ledger.verify(bigint),
     credit_ledger.sweep(integer),
     credit_ledger.worker_status()
     TO regress_ledger_operator;
+-- rules are edited, never deleted: entries keep the id of the rule that
+-- priced them (retire a rule with active = false or valid_until)
+GRANT SELECT, INSERT, UPDATE ON credit_ledger.price_rule, credit_ledger.reward_rule
+    TO regress_ledger_operator;
+GRANT USAGE ON SEQUENCE credit_ledger.price_rule_id_seq TO regress_ledger_operator;
 
 CREATE ROLE regress_ledger_nobody NOLOGIN;
+
+-- a price and a reward for the application's charge and reward
+INSERT INTO credit_ledger.price_rule (scene, provider, model, input_price, output_price,
+                                      cached_price, reasoning_price)
+VALUES ('priv', 'prov', 'model', 1000, 2000, 100, 2000);
+INSERT INTO credit_ledger.reward_rule (source, amount) VALUES ('priv_bonus', 7);
 
 -- every statement a role could try on the schema's relations
 CREATE FUNCTION ledger_relation_statements()
@@ -98,6 +114,10 @@ SELECT c.balance, c.reserved
 FROM credit_ledger.pending_holds p, credit_ledger.confirm(8001, p.hold_id, 15) c
 WHERE p.account_id = 8001;
 SELECT balance, available FROM credit_ledger.balance(8001);
+SELECT amount FROM credit_ledger.charge(8001, 'priv-c1', 'priv', 'prov', 'model', 1000, 500);
+SELECT quote FROM credit_ledger.quote('priv', 'prov', 'model', 1000, 500) AS quote;
+SELECT amount FROM credit_ledger.reward(8001, 'priv_bonus', 'priv-w1');
+SELECT credits, calls FROM credit_ledger.consumption(8001);
 SELECT kind, amount FROM credit_ledger.history(8001) ORDER BY entry_id;
 SELECT count(*) FROM credit_ledger.entries WHERE account_id = 8001;
 SELECT left(expect_error($$SELECT credit_ledger.adjust(8001, 5, 'priv-a1', 'fix')$$), 5) AS adjust;
@@ -117,6 +137,9 @@ SELECT balance FROM credit_ledger.adjust(8001, 5, 'priv-a1', 'goodwill');
 SELECT credit_ledger.set_status(8001, 'frozen', 'review');
 SELECT credit_ledger.set_credit_limit(8001, 10);
 SELECT holds_expired >= 0 AS swept FROM credit_ledger.sweep();
+UPDATE credit_ledger.price_rule SET output_price = 3000 WHERE scene = 'priv';
+INSERT INTO credit_ledger.reward_rule (source, amount) VALUES ('priv_other', 5);
+SELECT left(expect_error($$DELETE FROM credit_ledger.reward_rule WHERE source = 'priv_other'$$), 5) AS delete_rule;
 SELECT * FROM credit_ledger.verify(8001);
 RESET ROLE;
 
