@@ -3,11 +3,12 @@
 # operation on a few accounts, with sweeps every 100 ms; then the clients'
 # record is compared with the ledger and the invariants are checked (see
 # test/ledger_load.py). Short (25 s, or $STRESS_SECONDS) by default, --long
-# runs 5 minutes.
+# runs 5 minutes and also fails on what verify() finds during the load.
 source "$(dirname "$0")/lib.sh"
 require_root "$@"
 SECONDS_TO_RUN=${STRESS_SECONDS:-25}
-[ "${1:-}" = --long ] && SECONDS_TO_RUN=300
+STRICT=
+[ "${1:-}" = --long ] && SECONDS_TO_RUN=300 STRICT=--strict
 script_env stress
 
 PORT=$(free_port 5440)
@@ -18,7 +19,7 @@ as_pg "$TREE_BIN/psql" -qX -h "$DIR/sock" -p "$PORT" -U postgres -d postgres \
 	-c "CREATE EXTENSION credit_ledger"
 
 /usr/bin/python3 "$CL_REPO/test/ledger_load.py" run --dsn "$(dsn "$DIR" "$PORT")" \
-	--clients 16 --accounts 4 --seconds "$SECONDS_TO_RUN" | tee "$DIR/load.log"
+	--clients 16 --accounts 4 --seconds "$SECONDS_TO_RUN" $STRICT | tee "$DIR/load.log"
 status=${PIPESTATUS[0]}
 
 # a deadlock or a crashed backend would show here even if no client noticed
