@@ -555,15 +555,24 @@ COMMENT ON FUNCTION credit_ledger.balance(bigint) IS
 CREATE FUNCTION credit_ledger.history(account_id bigint, max_rows integer DEFAULT 50,
                                       before_entry_id bigint DEFAULT NULL)
     RETURNS SETOF credit_ledger.entries
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    -- an invalid argument like any other (22023), not LIMIT's own 2201W
+    IF history.max_rows OPERATOR(pg_catalog.<) 0 THEN
+        RAISE EXCEPTION 'max_rows must not be negative'
+            USING ERRCODE = '22023',
+                  DETAIL = pg_catalog.format('max_rows is %s.', history.max_rows);
+    END IF;
+    RETURN QUERY
     SELECT e.*
     FROM credit_ledger.entries e
     WHERE e.account_id OPERATOR(pg_catalog.=) history.account_id
       AND (history.before_entry_id IS NULL
            OR e.entry_id OPERATOR(pg_catalog.<) history.before_entry_id)
     ORDER BY e.entry_id DESC
-    LIMIT history.max_rows
+    LIMIT history.max_rows;
+END
 $$;
 COMMENT ON FUNCTION credit_ledger.history(bigint, integer, bigint) IS
     'an account''s ledger entries, newest first; page with before_entry_id => the last entry_id seen';

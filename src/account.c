@@ -222,6 +222,27 @@ credit_ledger_set_status(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Credits in the account's buckets that will lapse. They count in available
+ * only until then: a limit lowered on their strength would leave available
+ * below it once they expire, and then every write of the account (the
+ * sweep's included) would break the account's CHECK. Held slices are not
+ * in remaining: they survive their bucket's expiry.
+ */
+static int64
+account_expiring_credits(int64 account_id)
+{
+	static CachedQuery q = {
+		"SELECT coalesce(sum(remaining), 0)::bigint FROM credit_ledger.bucket"
+		" WHERE account_id = $1 AND live AND expires_at IS NOT NULL",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(account_id)};
+
+	query_run(&q, values, NULL, false, 0, SPI_OK_SELECT);
+	return query_int64(0, 1, NULL);
+}
+
 Datum
 credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 {
@@ -231,6 +252,8 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 	};
 	int64		account_id;
 	int64		credit_limit;
+	int64		available;
+	int64		expiring;
 	LedgerOp	op;
 	Datum		values[2];
 
@@ -247,18 +270,28 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 	/* expiries due first, so the check below sees the exact figures */
 	op_init(&op, account_id, NULL, "set_credit_limit");
 	op_begin(&op, OP_ACCOUNT_MUST_EXIST);
-	if (credits_sub(op.acct.balance, op.acct.reserved) < -credit_limit)
+	available = credits_sub(op.acct.balance, op.acct.reserved);
+	expiring = account_expiring_credits(account_id);
+	if (credits_sub(available, expiring) < -credit_limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_LD_INSUFFICIENT_CREDIT),
 				 errmsg("insufficient credit"),
+				 expiring == 0 ?
 				 errdetail("Account %lld has available %lld; a credit limit of %lld would not cover it.",
-						   (long long) account_id,
-						   (long long) credits_sub(op.acct.balance, op.acct.reserved),
-						   (long long) credit_limit)));
+						   (long long) account_id, (long long) available,
+						   (long long) credit_limit) :
+				 errdetail("Account %lld has available %lld, %lld of it in credits that expire; a credit limit of %lld would not cover it once they lapse.",
+						   (long long) account_id, (long long) available,
+						   (long long) expiring, (long long) credit_limit)));
+	/*
+	 * The expiries first: until they are stored, the row still counts an
+	 * expired hold, and its CHECK would judge the new limit against that
+	 * (23514 where the figures above allow the limit).
+	 */
+	account_store(&op.acct);
 	values[0] = Int64GetDatum(account_id);
 	values[1] = Int64GetDatum(credit_limit);
 	query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE);
-	account_store(&op.acct);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

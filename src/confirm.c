@@ -14,11 +14,11 @@ PG_FUNCTION_INFO_V1(credit_ledger_confirm);
 
 /*
  * Splits the held credits for a final amount up to the held amount: the
- * slices consumed in order, the slices left unused, and the part consumed
- * from the hold's unbacked rest (drawn on credit).
+ * slices consumed in order, the slices left unused, and the part of the
+ * final amount no slice covers (what the hold held on credit).
  */
 static void
-hold_split(const Hold *hold, int64 final, Slices *consumed, Slices *unused, int64 *on_credit)
+hold_split(const Hold *hold, int64 final, Slices *consumed, Slices *unused, int64 *unbacked)
 {
 	int64		left = final;
 
@@ -34,7 +34,7 @@ hold_split(const Hold *hold, int64 final, Slices *consumed, Slices *unused, int6
 			slices_add(unused, hold->slices.bucket_ids[i], hold->slices.amounts[i] - take);
 		left -= take;
 	}
-	*on_credit = Min(left, hold->amount - slices_total(&hold->slices));
+	*unbacked = Min(left, hold->amount - slices_total(&hold->slices));
 }
 
 void
@@ -45,32 +45,44 @@ hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
 	Slices		consumed;
 	Slices		unused;
 	int64		final;
-	int64		on_credit;
+	int64		unbacked;
 
 	hold_load(op, hold_id, &hold);
 	final = has_amount ? amount : hold.amount;
 	if (!hold_require_pending(op, &hold, "confirmed", hold.settled_amount == final))
 		return;
 
-	hold_split(&hold, final, &consumed, &unused, &on_credit);
+	hold_split(&hold, final, &consumed, &unused, &unbacked);
 	if (final > hold.amount)
 	{
 		/* the excess is new money out: an active account, within the limit */
 		int64		excess = final - hold.amount;
-		Slices		extra;
 
 		account_require_active(&op->acct, false);
 		account_require_available(&op->acct, excess);
-		on_credit = credits_add(on_credit, buckets_draw(op, excess, &extra));
-		for (int i = 0; i < extra.count; i++)
-			slices_add(&consumed, extra.bucket_ids[i], extra.amounts[i]);
+		unbacked = credits_add(unbacked, excess);
 	}
 	else
 	{
 		/* reserved while active: a frozen account still settles what it held */
 		account_require_active(&op->acct, true);
 	}
-	op->acct.debt = credits_add(op->acct.debt, on_credit);
+
+	/*
+	 * What the slices do not cover (the part held on credit, and any excess)
+	 * comes from the buckets live now, in burn-down order, and only the rest
+	 * is debt: credits granted since the reserve pay first. Debt next to a
+	 * live bucket would break verify()'s "no live bucket while in debt", and
+	 * those credits could expire unspent while the debt stayed.
+	 */
+	if (unbacked > 0)
+	{
+		Slices		drawn;
+
+		op->acct.debt = credits_add(op->acct.debt, buckets_draw(op, unbacked, &drawn));
+		for (int i = 0; i < drawn.count; i++)
+			slices_add(&consumed, drawn.bucket_ids[i], drawn.amounts[i]);
+	}
 
 	op->entry_id = entry_write(op, &(LedgerEntry) {
 		.kind = "confirm", .amount = -final, .reserved_delta = -hold.amount,

@@ -29,6 +29,12 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	event_id = arg_event_id(fcinfo, 2, "event_id");
 	source = arg_nonempty_text(fcinfo, 3, "source");
 	expires_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 4, &has_expiry));
+	if (has_expiry && TIMESTAMP_NOT_FINITE(expires_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_at must be a finite time"),
+				 errdetail("expires_at is %s; NULL means the credits never expire.",
+						   timestamptz_to_str(expires_at))));
 	arg_require_not_null(fcinfo, 5, "priority");
 	priority = PG_GETARG_INT32(5);
 	metadata = arg_optional_datum(fcinfo, 7, &has_metadata);

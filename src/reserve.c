@@ -50,9 +50,12 @@ hold_create(LedgerOp *op, int64 amount, const Slices *slices, const char *source
  * will use. The ttl also goes into the request fingerprint, in ISO 8601
  * so that IntervalStyle cannot make one ttl two requests.
  */
+#define TTL_MAX_YEARS 10000
+
 static TimestampTz
 hold_expiry(FunctionCallInfo fcinfo, int argno, StringInfo request)
 {
+	static const Interval ttl_max = {.month = TTL_MAX_YEARS * MONTHS_PER_YEAR};
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	TimestampTz expires_at;
 	Interval   *ttl;
@@ -66,6 +69,16 @@ hold_expiry(FunctionCallInfo fcinfo, int argno, StringInfo request)
 	}
 
 	ttl = PG_GETARG_INTERVAL_P(argno);
+	/* past any use, and short of the end of time (now + ttl would fail with 22008) */
+	if (DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(ttl),
+										 IntervalPGetDatum(&ttl_max))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttl is too long"),
+				 errdetail("ttl is %s; the limit is %d years.",
+						   DatumGetCString(DirectFunctionCall1(interval_out,
+															   IntervalPGetDatum(ttl))),
+						   TTL_MAX_YEARS)));
 	expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 														 TimestampTzGetDatum(now),
 														 IntervalPGetDatum(ttl)));

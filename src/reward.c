@@ -82,7 +82,8 @@ rewards_today(LedgerOp *op, const char *source)
 		TimestampTzGetDatum(day_start), TimestampTzGetDatum(day_start + USECS_PER_DAY)
 	};
 
-	query_run(&q, values, NULL, true, 0, SPI_OK_SELECT);
+	/* under the account lock: read what a reward we waited for committed */
+	query_run(&q, values, NULL, false, 0, SPI_OK_SELECT);
 	return query_int64(0, 1, NULL);
 }
 

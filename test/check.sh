@@ -103,6 +103,12 @@ for t in "$WORK"/src/test/pgtap/*.sql; do
 done
 cluster_stop "$PGTAP" "$TREE_BIN"
 
+# chaos: concurrent load, crash, dump and restore, fuzzing (short variants)
+run_script stress "$CL_REPO/test/stress.sh"
+run_script crash "$CL_REPO/test/crash.sh"
+run_script backup "$CL_REPO/test/backup.sh"
+run_script sqlsmith "$CL_REPO/test/sqlsmith.sh"
+
 echo
 if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"

@@ -49,7 +49,7 @@ cluster_start() {
 	local dir=$1 port=$2 bindir=${3:-$PG_BIN}
 	shift 3 || shift $#
 	cluster_stop "$dir" "$bindir"
-	rm -rf "$dir/data"
+	rm -rf "$dir/data" "$dir/server.log"
 	mkdir -p "$dir/sock"
 	chown -R postgres: "$dir"
 	as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync >"$dir/initdb.log" 2>&1
@@ -75,6 +75,7 @@ install_deps() {
 	local packages=(
 		postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
 		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith
+		python3-psycopg2
 	)
 	local missing=() p
 	for p in "${packages[@]}"; do
@@ -106,4 +107,25 @@ private_install() {
 	make -s -C "$CL_REPO" PG_CONFIG="$PG_CONFIG" install DESTDIR="$tree" >/dev/null
 	chown -R postgres: "$tree"
 	echo "$tree$PG_BIN"
+}
+
+# script_env NAME: for the scripts check.sh runs (stress, crash...). Sets DIR
+# to the script's folder and TREE_BIN to this build's PostgreSQL, which
+# check.sh passes down; run alone, a script builds and installs its own.
+script_env() {
+	local name=$1
+	if [ -z "${TREE_BIN:-}" ] || [ -z "${WORK:-}" ]; then
+		install_deps
+		build
+		WORK=$(work_dir "$name")
+		TREE_BIN=$(private_install "$WORK")
+	fi
+	DIR=$WORK/$name
+	mkdir -p "$DIR"
+	chown postgres: "$DIR"
+}
+
+# dsn DIR PORT [DBNAME]: a libpq connection string for a cluster_start cluster
+dsn() {
+	echo "host=$1/sock port=$2 user=postgres dbname=${3:-postgres}"
 }
