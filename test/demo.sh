@@ -41,6 +41,6 @@ cat <<MSG
 
 == credit_ledger is running
 Connect:  psql "postgresql://postgres@127.0.0.1:$PORT/$DB"
-Stop:     sudo bash test/demo.sh --stop
+Stop:     bash test/demo.sh --stop
 Server log: $DIR/server.log
 MSG
