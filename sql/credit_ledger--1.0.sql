@@ -23,6 +23,8 @@ CREATE TABLE credit_ledger.account (
     total_refunded  bigint NOT NULL DEFAULT 0,
     next_expiry_at  timestamptz,
     metadata        jsonb,
+    status_reason   text,
+    status_changed_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- the overspend guarantee, enforced by the database itself as well
     CONSTRAINT account_within_credit_limit
@@ -45,6 +47,8 @@ COMMENT ON COLUMN credit_ledger.account.total_refunded IS 'all credits returned 
 COMMENT ON COLUMN credit_ledger.account.next_expiry_at IS 'never later than the earliest pending expiry of a bucket or hold: the functions expire what is due when this time has passed';
 COMMENT ON COLUMN credit_ledger.account.metadata IS 'free-form application data given to open_account';
 COMMENT ON COLUMN credit_ledger.account.created_at IS 'when the account was opened';
+COMMENT ON COLUMN credit_ledger.account.status_reason IS 'the reason given to the last set_status';
+COMMENT ON COLUMN credit_ledger.account.status_changed_at IS 'when set_status last ran (NULL: never)';
 
 -- A bucket of credits: every credit that enters an account lives in one.
 CREATE TABLE credit_ledger.bucket (
@@ -257,7 +261,7 @@ CREATE FUNCTION credit_ledger.set_status(account_id bigint, status text, reason 
     LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'credit_ledger_set_status';
 COMMENT ON FUNCTION credit_ledger.set_status(bigint, text, text) IS
-    'sets an account active, frozen (no money out) or closed (nothing moves)';
+    'sets an account active, frozen (no money out) or closed (nothing moves); the reason and the time are kept on the account';
 
 CREATE FUNCTION credit_ledger.set_credit_limit(account_id bigint, credit_limit bigint)
     RETURNS void
@@ -412,7 +416,9 @@ SELECT a.account_id,
        n.next_expiry_at,
        n.next_expiry_amount,
        a.metadata,
-       a.created_at
+       a.created_at,
+       a.status_reason,
+       a.status_changed_at
 FROM credit_ledger.account a
 CROSS JOIN LATERAL (
     SELECT CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
@@ -467,6 +473,8 @@ COMMENT ON COLUMN credit_ledger.accounts.total_expired IS 'all credits that laps
 COMMENT ON COLUMN credit_ledger.accounts.total_refunded IS 'all credits returned by refunds';
 COMMENT ON COLUMN credit_ledger.accounts.metadata IS 'free-form application data given to open_account';
 COMMENT ON COLUMN credit_ledger.accounts.created_at IS 'when the account was opened';
+COMMENT ON COLUMN credit_ledger.accounts.status_reason IS 'the reason given to the last set_status';
+COMMENT ON COLUMN credit_ledger.accounts.status_changed_at IS 'when set_status last ran (NULL: never)';
 COMMENT ON COLUMN credit_ledger.accounts.next_expiry_at IS 'when the next bucket of unspent credits expires';
 COMMENT ON COLUMN credit_ledger.accounts.next_expiry_amount IS 'how many credits expire at next_expiry_at';
 

@@ -194,14 +194,17 @@ Datum
 credit_ledger_set_status(PG_FUNCTION_ARGS)
 {
 	static CachedQuery q = {
-		"UPDATE credit_ledger.account SET status = $2 WHERE account_id = $1",
-		2, {INT8OID, TEXTOID}
+		"UPDATE credit_ledger.account SET status = $2, status_reason = $3,"
+		" status_changed_at = statement_timestamp() WHERE account_id = $1",
+		3, {INT8OID, TEXTOID, TEXTOID}
 	};
 	int64		account_id;
 	char	   *status_name;
 	AccountStatus status;
 	LedgerAccount acct;
-	Datum		values[2];
+	char	   *reason;
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	account_id = PG_GETARG_INT64(0);
@@ -217,7 +220,10 @@ credit_ledger_set_status(PG_FUNCTION_ARGS)
 		account_not_found(account_id);
 	values[0] = Int64GetDatum(account_id);
 	values[1] = CStringGetTextDatum(status_name);
-	query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE);
+	reason = arg_optional_text(fcinfo, 2);
+	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[2] = reason ? ' ' : 'n';
+	query_run(&q, values, nulls, false, 0, SPI_OK_UPDATE);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -18,6 +18,7 @@ SELECT expect_error($$SELECT credit_ledger.set_credit_limit(999, 10)$$);
 SELECT (credit_ledger.grant_credits(100, 40, 'acc-g1')).balance;
 SELECT credit_ledger.set_status(100, 'frozen', 'chargeback review');
 SELECT status FROM credit_ledger.balance(100);
+SELECT status, status_reason, status_changed_at IS NOT NULL AS changed FROM credit_ledger.accounts WHERE account_id = 100;
 SELECT expect_error($$SELECT credit_ledger.deduct(100, 1, 'acc-d1')$$);
 SELECT (credit_ledger.grant_credits(100, 10, 'acc-g2')).balance;
 SELECT credit_ledger.set_status(100, 'closed');
