@@ -158,6 +158,22 @@ account_require_available(const LedgerAccount *acct, int64 amount)
 					   (long long) amount, (long long) acct->credit_limit)));
 }
 
+/* A credit limit argument: required, zero or more. */
+static int64
+arg_credit_limit(FunctionCallInfo fcinfo, int argno)
+{
+	int64		credit_limit;
+
+	arg_require_not_null(fcinfo, argno, "credit_limit");
+	credit_limit = PG_GETARG_INT64(argno);
+	if (credit_limit < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("credit_limit must not be negative"),
+				 errdetail("credit_limit is %lld.", (long long) credit_limit)));
+	return credit_limit;
+}
+
 static void
 account_not_found(int64 account_id)
 {
@@ -174,14 +190,8 @@ credit_ledger_open_account(PG_FUNCTION_ARGS)
 	int64		credit_limit;
 
 	arg_require_not_null(fcinfo, 0, "account_id");
-	arg_require_not_null(fcinfo, 1, "credit_limit");
 	account_id = PG_GETARG_INT64(0);
-	credit_limit = PG_GETARG_INT64(1);
-	if (credit_limit < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("credit_limit must not be negative"),
-				 errdetail("credit_limit is %lld.", (long long) credit_limit)));
+	credit_limit = arg_credit_limit(fcinfo, 1);
 
 	SPI_connect();
 	account_create(account_id, credit_limit,
@@ -264,14 +274,8 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 	Datum		values[2];
 
 	arg_require_not_null(fcinfo, 0, "account_id");
-	arg_require_not_null(fcinfo, 1, "credit_limit");
 	account_id = PG_GETARG_INT64(0);
-	credit_limit = PG_GETARG_INT64(1);
-	if (credit_limit < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("credit_limit must not be negative"),
-				 errdetail("credit_limit is %lld.", (long long) credit_limit)));
+	credit_limit = arg_credit_limit(fcinfo, 1);
 
 	/* expiries due first, so the check below sees the exact figures */
 	op_init(&op, account_id, NULL, "set_credit_limit");
