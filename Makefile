@@ -24,6 +24,7 @@ OBJS = \
 	src/refund.o \
 	src/reserve.o \
 	src/reward.o \
+	src/row.o \
 	src/shmem.o \
 	src/slices.o \
 	src/sweep.o \

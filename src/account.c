@@ -6,6 +6,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -46,35 +47,30 @@ account_status_parse(const char *name, AccountStatus *status)
  * taken in the same order) and loads it. False when there is no such account.
  */
 bool
-account_lock(LedgerAccount *acct, int64 account_id)
+account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 {
-	static CachedQuery q = {
-		"SELECT status, credit_limit, balance, reserved, debt, total_granted,"
-		" total_consumed, total_expired, total_refunded, next_expiry_at"
-		" FROM credit_ledger.account WHERE account_id = $1 FOR UPDATE",
-		1, {INT8OID}
-	};
-	Datum		values[1] = {Int64GetDatum(account_id)};
+	Datum		key = Int64GetDatum(account_id);
+	TupleTableSlot *row = row_lock(rows, ROW_ACCOUNT_BY_ID, &key);
 	bool		isnull;
 	char	   *status;
 
-	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) == 0)
+	if (row == NULL)
 		return false;
 
 	acct->account_id = account_id;
-	status = query_text(0, 1);
+	status = row_text(row, ACCOUNT_STATUS);
 	if (!account_status_parse(status, &acct->status))
 		elog(ERROR, "credit_ledger: account %lld has unknown status \"%s\"",
 			 (long long) account_id, status);
-	acct->credit_limit = query_int64(0, 2, NULL);
-	acct->balance = query_int64(0, 3, NULL);
-	acct->reserved = query_int64(0, 4, NULL);
-	acct->debt = query_int64(0, 5, NULL);
-	acct->total_granted = query_int64(0, 6, NULL);
-	acct->total_consumed = query_int64(0, 7, NULL);
-	acct->total_expired = query_int64(0, 8, NULL);
-	acct->total_refunded = query_int64(0, 9, NULL);
-	acct->next_expiry_at = DatumGetTimestampTz(query_datum(0, 10, &isnull));
+	acct->credit_limit = row_int64(row, ACCOUNT_CREDIT_LIMIT, NULL);
+	acct->balance = row_int64(row, ACCOUNT_BALANCE, NULL);
+	acct->reserved = row_int64(row, ACCOUNT_RESERVED, NULL);
+	acct->debt = row_int64(row, ACCOUNT_DEBT, NULL);
+	acct->total_granted = row_int64(row, ACCOUNT_TOTAL_GRANTED, NULL);
+	acct->total_consumed = row_int64(row, ACCOUNT_TOTAL_CONSUMED, NULL);
+	acct->total_expired = row_int64(row, ACCOUNT_TOTAL_EXPIRED, NULL);
+	acct->total_refunded = row_int64(row, ACCOUNT_TOTAL_REFUNDED, NULL);
+	acct->next_expiry_at = DatumGetTimestampTz(slot_getattr(row, ACCOUNT_NEXT_EXPIRY_AT, &isnull));
 	acct->has_next_expiry = !isnull;
 	return true;
 }
@@ -94,27 +90,28 @@ account_create(int64 account_id, int64 credit_limit, Datum metadata, bool has_me
 	query_run(&q, values, nulls, false, 0, SPI_OK_INSERT);
 }
 
-/* Writes back the figures a call changed, while still holding the lock. */
+/*
+ * Writes back the figures and the credit limit, while still holding the
+ * lock, as the new version of the row account_lock fetched.
+ */
 void
-account_store(const LedgerAccount *acct)
+account_store(RowAccess *rows, const LedgerAccount *acct)
 {
-	static CachedQuery q = {
-		"UPDATE credit_ledger.account SET balance = $2, reserved = $3, debt = $4,"
-		" total_granted = $5, total_consumed = $6, total_expired = $7,"
-		" total_refunded = $8, next_expiry_at = $9 WHERE account_id = $1",
-		9, {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID}
+	static const int columns[] = {
+		ACCOUNT_CREDIT_LIMIT, ACCOUNT_BALANCE, ACCOUNT_RESERVED, ACCOUNT_DEBT,
+		ACCOUNT_TOTAL_GRANTED, ACCOUNT_TOTAL_CONSUMED, ACCOUNT_TOTAL_EXPIRED,
+		ACCOUNT_TOTAL_REFUNDED, ACCOUNT_NEXT_EXPIRY_AT
 	};
-	Datum		values[9] = {
-		Int64GetDatum(acct->account_id), Int64GetDatum(acct->balance),
+	Datum		values[lengthof(columns)] = {
+		Int64GetDatum(acct->credit_limit), Int64GetDatum(acct->balance),
 		Int64GetDatum(acct->reserved), Int64GetDatum(acct->debt),
 		Int64GetDatum(acct->total_granted), Int64GetDatum(acct->total_consumed),
 		Int64GetDatum(acct->total_expired), Int64GetDatum(acct->total_refunded),
 		TimestampTzGetDatum(acct->next_expiry_at)
 	};
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', acct->has_next_expiry ? ' ' : 'n'};
+	bool		nulls[lengthof(columns)] = {[lengthof(columns) - 1] = !acct->has_next_expiry};
 
-	if (query_run(&q, values, nulls, false, 0, SPI_OK_UPDATE) != 1)
-		elog(ERROR, "credit_ledger: account %lld vanished under its lock", (long long) acct->account_id);
+	row_update(rows, ROW_ACCOUNT, lengthof(columns), columns, values, nulls);
 }
 
 /* Keeps next_expiry_at a lower bound when a bucket or hold with an expiry appears. */
@@ -203,18 +200,15 @@ credit_ledger_open_account(PG_FUNCTION_ARGS)
 Datum
 credit_ledger_set_status(PG_FUNCTION_ARGS)
 {
-	static CachedQuery q = {
-		"UPDATE credit_ledger.account SET status = $2, status_reason = $3,"
-		" status_changed_at = statement_timestamp() WHERE account_id = $1",
-		3, {INT8OID, TEXTOID, TEXTOID}
-	};
+	static const int columns[] = {ACCOUNT_STATUS, ACCOUNT_STATUS_REASON, ACCOUNT_STATUS_CHANGED_AT};
 	int64		account_id;
 	char	   *status_name;
 	AccountStatus status;
 	LedgerAccount acct;
+	RowAccess	rows = {0};
 	char	   *reason;
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Datum		values[lengthof(columns)];
+	bool		nulls[lengthof(columns)] = {false};
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	account_id = PG_GETARG_INT64(0);
@@ -224,17 +218,16 @@ credit_ledger_set_status(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid account status"),
 				 errdetail("Status \"%s\" is not one of active, frozen, closed.", status_name)));
-
-	SPI_connect();
-	if (!account_lock(&acct, account_id))
-		account_not_found(account_id);
-	values[0] = Int64GetDatum(account_id);
-	values[1] = CStringGetTextDatum(status_name);
 	reason = arg_optional_text(fcinfo, 2);
-	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-	nulls[2] = reason ? ' ' : 'n';
-	query_run(&q, values, nulls, false, 0, SPI_OK_UPDATE);
-	SPI_finish();
+
+	if (!account_lock(&rows, &acct, account_id))
+		account_not_found(account_id);
+	values[0] = CStringGetTextDatum(status_name);
+	values[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[1] = (reason == NULL);
+	values[2] = TimestampTzGetDatum(GetCurrentStatementStartTimestamp());
+	row_update(&rows, ROW_ACCOUNT, lengthof(columns), columns, values, nulls);
+	rows_end(&rows);
 	PG_RETURN_VOID();
 }
 
@@ -262,16 +255,11 @@ account_expiring_credits(int64 account_id)
 Datum
 credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 {
-	static CachedQuery q = {
-		"UPDATE credit_ledger.account SET credit_limit = $2 WHERE account_id = $1",
-		2, {INT8OID, INT8OID}
-	};
 	int64		account_id;
 	int64		credit_limit;
 	int64		available;
 	int64		expiring;
 	LedgerOp	op;
-	Datum		values[2];
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	account_id = PG_GETARG_INT64(0);
@@ -293,15 +281,9 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 				 errdetail("Account %lld has available %lld, %lld of it in credits that expire; a credit limit of %lld would not cover it once they lapse.",
 						   (long long) account_id, (long long) available,
 						   (long long) expiring, (long long) credit_limit)));
-	/*
-	 * The expiries first: until they are stored, the row still counts an
-	 * expired hold, and its CHECK would judge the new limit against that
-	 * (23514 where the figures above allow the limit).
-	 */
-	account_store(&op.acct);
-	values[0] = Int64GetDatum(account_id);
-	values[1] = Int64GetDatum(credit_limit);
-	query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE);
-	SPI_finish();
+	/* stored with the expiries written above, in one new version of the row */
+	op.acct.credit_limit = credit_limit;
+	op.account_changed = true;
+	op_end(&op);
 	PG_RETURN_VOID();
 }

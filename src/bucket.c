@@ -14,28 +14,33 @@
 #include "credit_ledger.h"
 #include "query.h"
 
-/*
- * Adds sign * amount to each bucket of the slices; ids are distinct. One
- * primary-key UPDATE per slice: most movements touch one bucket, and an
- * UPDATE joined to unnest() of the slices cost twice a plain one.
- */
+/* Writes the remaining credits of the bucket last fetched; live follows them. */
+static void
+bucket_store_remaining(LedgerOp *op, int64 remaining)
+{
+	static const int columns[] = {BUCKET_REMAINING, BUCKET_LIVE};
+	Datum		values[lengthof(columns)] = {Int64GetDatum(remaining), BoolGetDatum(remaining > 0)};
+
+	row_update(&op->rows, ROW_BUCKET, lengthof(columns), columns, values, NULL);
+}
+
+/* Adds sign * amount to each bucket of the slices; ids are distinct. */
 void
 buckets_apply(LedgerOp *op, const Slices *slices, int sign)
 {
-	static CachedQuery q = {
-		"UPDATE credit_ledger.bucket SET remaining = remaining + $3,"
-		" live = remaining + $3 > 0 WHERE account_id = $1 AND bucket_id = $2",
-		3, {INT8OID, INT8OID, INT8OID}
-	};
-	Datum		values[3] = {Int64GetDatum(op->account_id)};
+	Datum		keys[2] = {Int64GetDatum(op->account_id)};
 
 	for (int i = 0; i < slices->count; i++)
 	{
-		values[1] = Int64GetDatum(slices->bucket_ids[i]);
-		values[2] = Int64GetDatum(sign * slices->amounts[i]);
-		if (query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE) != 1)
+		TupleTableSlot *bucket;
+
+		keys[1] = Int64GetDatum(slices->bucket_ids[i]);
+		bucket = row_fetch(&op->rows, ROW_BUCKET_BY_ID, keys);
+		if (bucket == NULL)
 			elog(ERROR, "credit_ledger: account %lld is missing bucket %lld it drew from",
 				 (long long) op->account_id, (long long) slices->bucket_ids[i]);
+		bucket_store_remaining(op, credits_add(row_int64(bucket, BUCKET_REMAINING, NULL),
+											   sign * slices->amounts[i]));
 	}
 }
 
@@ -44,43 +49,32 @@ buckets_apply(LedgerOp *op, const Slices *slices, int sign)
  * lower priority, then earliest expiry (none last), then oldest. Records
  * the slices taken in `drawn` and returns the part no bucket could cover,
  * which the caller draws on credit. Expired buckets were lapsed by
- * expire_due before, so every live bucket here is spendable.
- *
- * One statement per bucket drawn finds the first live bucket and takes
- * from it: a draw nearly always fits in one bucket, and then costs one
- * statement instead of a read and a write. The update reaches the row the
- * subquery found by its ctid; the account lock keeps the buckets still in
- * between.
+ * expire_due before, so every live bucket here is spendable. The burn-down
+ * index holds the live buckets in that order: the first is the one to take
+ * from, and a draw nearly always fits in it.
  */
 int64
 buckets_draw(LedgerOp *op, int64 amount, Slices *drawn)
 {
-	static CachedQuery q = {
-		"UPDATE credit_ledger.bucket b"
-		" SET remaining = b.remaining - least(b.remaining, $2), live = b.remaining > $2"
-		" FROM (SELECT ctid, remaining FROM credit_ledger.bucket"
-		"   WHERE account_id = $1 AND live"
-		"   ORDER BY priority, expires_at, bucket_id LIMIT 1) pick"
-		" WHERE b.ctid = pick.ctid AND b.account_id = $1"
-		" RETURNING b.bucket_id, pick.remaining - b.remaining",
-		2, {INT8OID, INT8OID}
-	};
-	Datum		values[2] = {Int64GetDatum(op->account_id), (Datum) 0};
+	Datum		key = Int64GetDatum(op->account_id);
 	int64		left = amount;
 
 	slices_init(drawn);
 	while (left > 0)
 	{
+		TupleTableSlot *bucket = row_fetch(&op->rows, ROW_BUCKET_BURN_DOWN, &key);
+		int64		remaining;
 		int64		taken;
 
-		values[1] = Int64GetDatum(left);
-		if (query_run(&q, values, NULL, false, 0, SPI_OK_UPDATE_RETURNING) == 0)
+		if (bucket == NULL)
 			break;
-		taken = query_int64(0, 2, NULL);
-		if (taken <= 0 || taken > left)
-			elog(ERROR, "credit_ledger: bucket %lld of account %lld changed during a draw",
-				 (long long) query_int64(0, 1, NULL), (long long) op->account_id);
-		slices_add(drawn, query_int64(0, 1, NULL), taken);
+		remaining = row_int64(bucket, BUCKET_REMAINING, NULL);
+		if (remaining <= 0)
+			elog(ERROR, "credit_ledger: bucket %lld of account %lld is live but empty",
+				 (long long) row_int64(bucket, BUCKET_BUCKET_ID, NULL), (long long) op->account_id);
+		taken = Min(remaining, left);
+		slices_add(drawn, row_int64(bucket, BUCKET_BUCKET_ID, NULL), taken);
+		bucket_store_remaining(op, remaining - taken);
 		left -= taken;
 	}
 	return left;

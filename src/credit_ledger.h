@@ -13,6 +13,8 @@
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 
+#include "row.h"
+
 /* ---- settings (credit_ledger.c) ---- */
 extern char *credit_ledger_database;
 extern int	credit_ledger_sweep_interval_ms;
@@ -45,9 +47,9 @@ typedef struct LedgerAccount
 } LedgerAccount;
 
 extern const char *account_status_name(AccountStatus status);
-extern bool account_lock(LedgerAccount *acct, int64 account_id);
+extern bool account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id);
 extern void account_create(int64 account_id, int64 credit_limit, Datum metadata, bool has_metadata);
-extern void account_store(const LedgerAccount *acct);
+extern void account_store(RowAccess *rows, const LedgerAccount *acct);
 extern void account_note_expiry(LedgerAccount *acct, TimestampTz expires_at);
 extern void account_require_active(const LedgerAccount *acct, bool money_in);
 extern void account_require_available(const LedgerAccount *acct, int64 amount);
@@ -102,6 +104,7 @@ typedef struct LedgerOp
 	const char *event_id;		/* NULL for calls keyed by hold (confirm, cancel) */
 	StringInfoData request;		/* the call's arguments, compared on replay */
 	TimestampTz now;			/* one instant for the whole call */
+	RowAccess	rows;			/* account, bucket and entry rows (row.c) */
 	LedgerAccount acct;
 	bool		account_changed;	/* acct must be written back */
 	/* the result */

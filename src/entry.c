@@ -6,13 +6,29 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "utils/timestamp.h"
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "credit_ledger.h"
-#include "query.h"
+
+/* The next entry_id, as the column's default would take it. */
+static int64
+entry_next_id(void)
+{
+	Oid			sequence = get_relname_relid("entry_entry_id_seq",
+											 get_namespace_oid("credit_ledger", false));
+
+	return nextval_internal(sequence, false);
+}
+
+static void
+entry_set(Datum *values, bool *nulls, EntryColumn column, Datum value)
+{
+	values[column - 1] = value;
+	nulls[column - 1] = false;
+}
 
 /*
  * Appends the entry, applying its amount and reserved_delta to the locked
@@ -22,64 +38,51 @@
 int64
 entry_write(LedgerOp *op, const LedgerEntry *e)
 {
-	static CachedQuery q = {
-		"INSERT INTO credit_ledger.entry (entry_id, account_id, kind, amount, reserved_delta,"
-		" balance_after, reserved_after, event_id, hold_id, source, description, metadata,"
-		" price_rule_id, input_tokens, output_tokens, cached_tokens, reasoning_tokens,"
-		" bucket_ids, bucket_amounts, ref_entry_id, request, created_at)"
-		" VALUES (coalesce($1, nextval('credit_ledger.entry_entry_id_seq'::regclass)),"
-		" $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-		" $20, $21, $22) RETURNING entry_id",
-		22, {INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID, INT8OID,
-			TEXTOID, TEXTOID, JSONBOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-			INT8ARRAYOID, INT8ARRAYOID, INT8OID, TEXTOID, TIMESTAMPTZOID}
-	};
-	Datum		values[22];
-	char		nulls[22];
-	bool		has_slices = (e->slices != NULL);
+	Datum		values[ENTRY_COLUMN_COUNT];
+	bool		nulls[ENTRY_COLUMN_COUNT];
+	int64		entry_id = e->entry_id ? e->entry_id : entry_next_id();
 
 	op->acct.balance = credits_add(op->acct.balance, e->amount);
 	op->acct.reserved = credits_add(op->acct.reserved, e->reserved_delta);
 	op->account_changed = true;
 
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(e->entry_id);
-	nulls[0] = e->entry_id ? ' ' : 'n';
-	values[1] = Int64GetDatum(op->account_id);
-	values[2] = CStringGetTextDatum(e->kind);
-	values[3] = Int64GetDatum(e->amount);
-	values[4] = Int64GetDatum(e->reserved_delta);
-	values[5] = Int64GetDatum(op->acct.balance);
-	values[6] = Int64GetDatum(op->acct.reserved);
-	values[7] = e->event_id ? CStringGetTextDatum(e->event_id) : (Datum) 0;
-	nulls[7] = e->event_id ? ' ' : 'n';
-	values[8] = Int64GetDatum(e->hold_id);
-	nulls[8] = e->hold_id ? ' ' : 'n';
-	values[9] = e->source ? CStringGetTextDatum(e->source) : (Datum) 0;
-	nulls[9] = e->source ? ' ' : 'n';
-	values[10] = e->description ? CStringGetTextDatum(e->description) : (Datum) 0;
-	nulls[10] = e->description ? ' ' : 'n';
-	values[11] = e->metadata;
-	nulls[11] = e->has_metadata ? ' ' : 'n';
-	values[12] = Int64GetDatum(e->price_rule_id);
-	nulls[12] = e->price_rule_id ? ' ' : 'n';
-	for (int i = 0; i < 4; i++)
+	memset(nulls, true, sizeof(nulls));
+	entry_set(values, nulls, ENTRY_ACCOUNT_ID, Int64GetDatum(op->account_id));
+	entry_set(values, nulls, ENTRY_ENTRY_ID, Int64GetDatum(entry_id));
+	entry_set(values, nulls, ENTRY_KIND, CStringGetTextDatum(e->kind));
+	entry_set(values, nulls, ENTRY_AMOUNT, Int64GetDatum(e->amount));
+	entry_set(values, nulls, ENTRY_RESERVED_DELTA, Int64GetDatum(e->reserved_delta));
+	entry_set(values, nulls, ENTRY_BALANCE_AFTER, Int64GetDatum(op->acct.balance));
+	entry_set(values, nulls, ENTRY_RESERVED_AFTER, Int64GetDatum(op->acct.reserved));
+	entry_set(values, nulls, ENTRY_CREATED_AT, TimestampTzGetDatum(op->now));
+	if (e->event_id)
 	{
-		values[13 + i] = e->tokens ? Int64GetDatum(e->tokens[i]) : (Datum) 0;
-		nulls[13 + i] = e->tokens ? ' ' : 'n';
+		entry_set(values, nulls, ENTRY_EVENT_ID, CStringGetTextDatum(e->event_id));
+		entry_set(values, nulls, ENTRY_REQUEST, CStringGetTextDatum(op->request.data));
 	}
-	values[17] = has_slices ? slices_ids_array(e->slices) : (Datum) 0;
-	nulls[17] = has_slices ? ' ' : 'n';
-	values[18] = has_slices ? slices_amounts_array(e->slices) : (Datum) 0;
-	nulls[18] = has_slices ? ' ' : 'n';
-	values[19] = Int64GetDatum(e->ref_entry_id);
-	nulls[19] = e->ref_entry_id ? ' ' : 'n';
-	values[20] = e->event_id ? CStringGetTextDatum(op->request.data) : (Datum) 0;
-	nulls[20] = e->event_id ? ' ' : 'n';
-	values[21] = TimestampTzGetDatum(op->now);
+	if (e->hold_id)
+		entry_set(values, nulls, ENTRY_HOLD_ID, Int64GetDatum(e->hold_id));
+	if (e->source)
+		entry_set(values, nulls, ENTRY_SOURCE, CStringGetTextDatum(e->source));
+	if (e->description)
+		entry_set(values, nulls, ENTRY_DESCRIPTION, CStringGetTextDatum(e->description));
+	if (e->has_metadata)
+		entry_set(values, nulls, ENTRY_METADATA, e->metadata);
+	if (e->price_rule_id)
+		entry_set(values, nulls, ENTRY_PRICE_RULE_ID, Int64GetDatum(e->price_rule_id));
+	if (e->tokens)
+		for (int i = 0; i < TOKEN_KINDS; i++)
+			entry_set(values, nulls, ENTRY_INPUT_TOKENS + i, Int64GetDatum(e->tokens[i]));
+	if (e->slices)
+	{
+		entry_set(values, nulls, ENTRY_BUCKET_IDS, slices_ids_array(e->slices));
+		entry_set(values, nulls, ENTRY_BUCKET_AMOUNTS, slices_amounts_array(e->slices));
+	}
+	if (e->ref_entry_id)
+		entry_set(values, nulls, ENTRY_REF_ENTRY_ID, Int64GetDatum(e->ref_entry_id));
 
-	query_run(&q, values, nulls, false, 0, SPI_OK_INSERT_RETURNING);
-	return query_int64(0, 1, NULL);
+	row_insert(&op->rows, ROW_ENTRY, values, nulls);
+	return entry_id;
 }
 
 /*

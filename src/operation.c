@@ -70,17 +70,13 @@ op_replay_entry(LedgerOp *op, int64 entry_id)
 static int64
 event_lookup(LedgerOp *op, char **stored_request)
 {
-	static CachedQuery q = {
-		"SELECT entry_id, request FROM credit_ledger.entry"
-		" WHERE account_id = $1 AND event_id = $2",
-		2, {INT8OID, TEXTOID}
-	};
-	Datum		values[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
+	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
+	TupleTableSlot *entry = row_fetch(&op->rows, ROW_ENTRY_BY_EVENT, keys);
 
-	if (query_run(&q, values, NULL, false, 0, SPI_OK_SELECT) == 0)
+	if (entry == NULL)
 		return 0;
-	*stored_request = query_text(0, 2);
-	return query_int64(0, 1, NULL);
+	*stored_request = row_text(entry, ENTRY_REQUEST);
+	return row_int64(entry, ENTRY_ENTRY_ID, NULL);
 }
 
 /*
@@ -90,7 +86,7 @@ event_lookup(LedgerOp *op, char **stored_request)
  * caller goes on to do its work.
  *
  * The event is looked up only after the lock is held: a concurrent call
- * with the same key has then committed or rolled back, and this statement's
+ * with the same key has then committed or rolled back, and the lookup's
  * fresh snapshot sees which.
  */
 bool
@@ -99,7 +95,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 	SPI_connect();
 	op->now = GetCurrentStatementStartTimestamp();
 
-	if (!account_lock(&op->acct, op->account_id))
+	if (!account_lock(&op->rows, &op->acct, op->account_id))
 	{
 		if (mode == OP_ACCOUNT_MUST_EXIST)
 			ereport(ERROR,
@@ -107,7 +103,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 					 errmsg("account not found"),
 					 errdetail("Account %lld does not exist.", (long long) op->account_id)));
 		account_create(op->account_id, 0, (Datum) 0, false);
-		if (!account_lock(&op->acct, op->account_id))
+		if (!account_lock(&op->rows, &op->acct, op->account_id))
 			elog(ERROR, "credit_ledger: account %lld not found after opening it",
 				 (long long) op->account_id);
 	}
@@ -129,12 +125,13 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 	return true;
 }
 
-/* Stores the account if the call changed it and closes SPI. */
+/* Stores the account if the call changed it, closes the tables and SPI. */
 void
 op_end(LedgerOp *op)
 {
 	if (op->account_changed)
-		account_store(&op->acct);
+		account_store(&op->rows, &op->acct);
+	rows_end(&op->rows);
 	if (!op->replayed)
 	{
 		op->result_balance = op->acct.balance;
