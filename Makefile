@@ -39,9 +39,9 @@ DATA = sql/credit_ledger--1.0.sql
 # run by test/check.sh on a temporary preloaded instance
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
 	holds hold_expiry sweep worker \
-	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions
+	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
-ISOLATION = deduct_race event_race reserve_overspend reserve_same_event \
+ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
