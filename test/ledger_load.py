@@ -577,8 +577,8 @@ def run(args):
     for p in shared.problems:
         print('problem: ' + p)
     print('undocumented errors or wrong answers: %d' % len(shared.problems))
-    # An open bug makes "no live bucket while in debt" show now and then
-    # mid-run (see the report of issue 6): shown always, failing with --strict.
+    # Findings that a later call repairs show only here (the draw over eight or
+    # more buckets did): shown always, failing with --strict.
     for rows, entries in shared.midrun[:3]:
         print('verify() mid-run: %r' % (rows,))
         for entry in entries:

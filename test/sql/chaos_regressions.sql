@@ -53,3 +53,35 @@ WHERE h.account_id = 9004 AND h.event_id = 'cr-h1';
 SELECT debt, (SELECT count(*) FROM credit_ledger.bucket WHERE account_id = 9004 AND live) AS live_buckets
 FROM credit_ledger.account WHERE account_id = 9004;
 SELECT * FROM credit_ledger.verify(9004);
+
+-- A draw larger than the credits of all the live buckets, when there were
+-- at least as many as its first fetch read (8): it read them all, took
+-- them, then started over once more and returned with nothing taken, so the
+-- whole amount became debt beside every bucket still live (the stress
+-- test's mid-run "no live bucket while in debt", gone once later calls
+-- spent or lapsed those buckets). Ten buckets of 5, a deduct of 80: all 50
+-- are drawn, 30 are debt.
+SELECT credit_ledger.open_account(9005, 200);
+SELECT count(*) FROM generate_series(1, 10) i,
+    credit_ledger.grant_credits(9005, 5, 'cr-g' || i) g;
+SELECT balance, available FROM credit_ledger.deduct(9005, 80, 'cr-d1');
+SELECT debt, (SELECT count(*) FROM credit_ledger.bucket WHERE account_id = 9005 AND live) AS live_buckets
+FROM credit_ledger.account WHERE account_id = 9005;
+SELECT cardinality(bucket_ids) AS buckets, bucket_amounts[1] + bucket_amounts[10] AS first_and_last
+FROM credit_ledger.entries WHERE account_id = 9005 AND kind = 'deduct';
+SELECT * FROM credit_ledger.verify(9005);
+
+-- The same for a hold: it holds all ten buckets' credits, the rest on credit.
+SELECT credit_ledger.open_account(9006, 200);
+SELECT count(*) FROM generate_series(1, 10) i,
+    credit_ledger.grant_credits(9006, 5, 'cr-g' || i) g;
+SELECT available FROM credit_ledger.reserve(9006, 80, 'cr-h1', '1 hour');
+SELECT cardinality(slice_bucket_ids) AS buckets,
+    (SELECT sum(s) FROM unnest(slice_amounts) s) AS held_in_slices
+FROM credit_ledger.hold WHERE account_id = 9006;
+SELECT c.balance, c.available
+FROM credit_ledger.hold h, credit_ledger.confirm(9006, h.hold_id) c
+WHERE h.account_id = 9006 AND h.event_id = 'cr-h1';
+SELECT debt, (SELECT count(*) FROM credit_ledger.bucket WHERE account_id = 9006 AND live) AS live_buckets
+FROM credit_ledger.account WHERE account_id = 9006;
+SELECT * FROM credit_ledger.verify(9006);
