@@ -5,7 +5,7 @@
 \set VERBOSITY terse
 CREATE EXTENSION amcheck;
 
-SELECT credit_ledger.grant_credits(7001, 1000, 'rows-g1', 'gift', now() + interval '1 day');
+SELECT amount, balance FROM credit_ledger.grant_credits(7001, 1000, 'rows-g1', 'gift', now() + interval '1 day');
 SELECT amount, balance FROM credit_ledger.deduct(7001, 10, 'rows-d1');
 
 -- A CHECK added now applies to the next call of this backend, and goes
