@@ -84,7 +84,8 @@ static const RowIndexDef index_defs[ROW_INDEX_COUNT] = {
 /* What a table needs compiled, for the backend's life (until invalidated). */
 typedef struct RowTableCache
 {
-	bool		valid;
+	bool		valid;			/* no invalidation came since the build began */
+	bool		complete;		/* the build ran to its end (an error may stop it) */
 	Oid			relid;
 	MemoryContext context;
 	int			index_count;
@@ -244,6 +245,7 @@ row_cache_build(RowTableId id)
 		MemoryContextSwitchTo(old);
 	}
 	c->index_count = 0;
+	c->complete = false;
 	c->context = AllocSetContextCreate(CacheMemoryContext, "credit_ledger rows",
 									   ALLOCSET_SMALL_SIZES);
 	c->relid = get_relname_relid(def->name, namespace);
@@ -280,6 +282,7 @@ row_cache_build(RowTableId id)
 		if (index_defs[k].table == id && !list_member_oid(indexes, index_keys[k].oid))
 			elog(ERROR, "credit_ledger: index credit_ledger.%s not found", index_defs[k].name);
 	table_close(rel, AccessShareLock);
+	c->complete = true;
 }
 
 /* Opens the table for this call (once), with its cached compiled parts. */
@@ -307,7 +310,7 @@ row_table(RowAccess *rows, RowTableId id)
 	/* taking the lock accepts invalidations: build until none came */
 	for (;;)
 	{
-		if (!c->valid)
+		if (!c->valid || !c->complete)
 			row_cache_build(id);
 		rel = table_open(c->relid, RowExclusiveLock);
 		if (c->valid)
