@@ -478,6 +478,8 @@ row_update(RowAccess *rows, RowTableId table, int count, const int *columns,
 		written->tts_isnull[columns[i] - 1] = nulls ? nulls[i] : false;
 	}
 	ExecStoreVirtualTuple(written);
+	/* BEFORE UPDATE triggers lock the old version with it: it must see this call's writes */
+	rows->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationUpdate(t->rri, rows->estate, &rows->epqstate, t->found, written);
 	/* the version fetched is gone: a further update must fetch again */
 	ExecClearTuple(t->found);
@@ -494,6 +496,7 @@ row_insert(RowAccess *rows, RowTableId table, const Datum *values, const bool *n
 	memcpy(written->tts_values, values, sizeof(Datum) * natts);
 	memcpy(written->tts_isnull, nulls, sizeof(bool) * natts);
 	ExecStoreVirtualTuple(written);
+	rows->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(t->rri, rows->estate, written);
 }
 

@@ -59,6 +59,20 @@ CREATE TRIGGER rows_refuse BEFORE UPDATE ON credit_ledger.account
 SELECT expect_error($$SELECT credit_ledger.deduct(7701, 7, 'rows-d5')$$);
 SELECT count(*) AS entries_of_refused_call FROM credit_ledger.entry WHERE event_id = 'rows-d5';
 DROP TRIGGER rows_refuse ON credit_ledger.account;
+-- A BEFORE UPDATE trigger sees rows this transaction wrote: a new account
+-- and its bucket, updated again by the next call.
+CREATE FUNCTION rows_pass() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER rows_pass BEFORE UPDATE ON credit_ledger.account
+    FOR EACH ROW EXECUTE FUNCTION rows_pass();
+CREATE TRIGGER rows_pass BEFORE UPDATE ON credit_ledger.bucket
+    FOR EACH ROW EXECUTE FUNCTION rows_pass();
+BEGIN;
+SELECT amount, balance FROM credit_ledger.grant_credits(7702, 100, 'rows-g2');
+SELECT amount, balance FROM credit_ledger.deduct(7702, 10, 'rows-d8');
+COMMIT;
+DROP TRIGGER rows_pass ON credit_ledger.account;
+DROP TRIGGER rows_pass ON credit_ledger.bucket;
+DROP FUNCTION rows_pass();
 DROP TRIGGER rows_audit ON credit_ledger.entry;
 DROP FUNCTION rows_audit(), rows_refuse();
 DROP TABLE rows_audit;
