@@ -94,6 +94,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 {
 	SPI_connect();
 	op->now = GetCurrentStatementStartTimestamp();
+	rows_begin(&op->rows);
 
 	if (!account_lock(&op->rows, &op->acct, op->account_id))
 	{
@@ -104,8 +105,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 					 errdetail("Account %lld does not exist.", (long long) op->account_id)));
 		account_create(op->account_id, 0, (Datum) 0, false);
 		if (!account_lock(&op->rows, &op->acct, op->account_id))
-			elog(ERROR, "credit_ledger: account %lld not found after opening it",
-				 (long long) op->account_id);
+			row_report_skipped("INSERT", "account");
 	}
 
 	if (op->event_id != NULL)

@@ -35,7 +35,7 @@ sweep_batch(int max_accounts, SweepResult *result)
 		"   WHERE h.state = 'pending' AND h.expires_at <= $1"
 		"   UNION SELECT b.account_id FROM credit_ledger.bucket b"
 		"   WHERE b.live AND b.expires_at <= $1)"
-		" ORDER BY a.account_id LIMIT $2 FOR UPDATE OF a SKIP LOCKED",
+		" ORDER BY a.account_id LIMIT $2 FOR NO KEY UPDATE OF a SKIP LOCKED",
 		2, {TIMESTAMPTZOID, INT4OID}
 	};
 	Datum		values[2] = {
