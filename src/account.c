@@ -202,7 +202,7 @@ credit_ledger_open_account(PG_FUNCTION_ARGS)
 	credit_limit = arg_credit_limit(fcinfo, 1);
 	metadata = arg_optional_jsonb(fcinfo, 2, "metadata", &has_metadata);
 
-	row_require_writable("INSERT", "account");
+	row_require_writable("open_account", "account");
 	SPI_connect();
 	account_create(account_id, credit_limit, metadata, has_metadata);
 	SPI_finish();
@@ -231,6 +231,7 @@ credit_ledger_set_status(PG_FUNCTION_ARGS)
 				 errmsg("invalid account status"),
 				 errdetail("Status \"%s\" is not one of active, frozen, closed.", status_name)));
 	reason = arg_optional_text(fcinfo, 2, "reason");
+	row_require_writable("set_status", "account");
 
 	if (!account_lock(&rows, &acct, account_id))
 		account_not_found(account_id);

@@ -17,10 +17,14 @@
 #include "errors.h"
 #include "query.h"
 
-/* Starts the request fingerprint with the operation's name. */
+/*
+ * Starts the request fingerprint with the operation's name. Every
+ * money-moving call writes, its replays included: none runs read-only.
+ */
 void
 op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation)
 {
+	row_require_writable(operation, "account");
 	memset(op, 0, sizeof(*op));
 	op->account_id = account_id;
 	op->event_id = event_id;

@@ -470,13 +470,13 @@ row_index_relation(RowTable *t, RowIndexId index)
 }
 
 void
-row_require_writable(const char *command, const char *table)
+row_require_writable(const char *what, const char *table)
 {
 	if (!XactReadOnly)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-			 errmsg("cannot execute %s in a read-only transaction", command),
+			 errmsg("cannot execute %s in a read-only transaction", what),
 			 RecoveryInProgress() ?
 			 errdetail("This server is a hot standby; credit_ledger writes credit_ledger.%s on the primary only.", table) :
 			 errdetail("The call writes credit_ledger.%s; run it in a read-write transaction.", table)));

@@ -119,9 +119,10 @@ extern void rows_begin(RowAccess *rows);
 
 /*
  * 25006 in a read-only transaction (BEGIN READ ONLY, a hot standby), as
- * the executor refuses `command` on `table` there.
+ * the executor refuses a write there: `what` (a function or a command)
+ * would write credit_ledger.`table`.
  */
-extern void row_require_writable(const char *command, const char *table);
+extern void row_require_writable(const char *what, const char *table);
 
 /*
  * 09000 when a trigger on the table skipped the ledger's write (a BEFORE

@@ -81,6 +81,7 @@ credit_ledger_sweep(PG_FUNCTION_ARGS)
 				 errmsg("max_rows must be positive"),
 				 errdetail("max_rows is %d.", max_rows)));
 
+	row_require_writable("sweep", "account");
 	SPI_connect();
 	sweep_batch(max_rows, &result);
 	SPI_finish();

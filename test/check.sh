@@ -83,6 +83,8 @@ run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/
 	$(make -s -C "$CL_REPO" print-ISOLATION)
 
 run_script worker_restart test/worker_restart.sh
+run_script hostile_owner test/hostile_owner.sh
+run_script standby test/standby.sh
 run_script bench-smoke test/bench.sh --smoke
 
 # pgTAP invariants, run by pg_prove against a throwaway preloaded server
