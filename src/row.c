@@ -494,15 +494,10 @@ row_report_skipped(const char *command, const char *table)
 }
 
 void
-rows_begin(RowAccess *rows)
+rows_lock_tables(void)
 {
 	for (int t = 0; t < ROW_TABLE_COUNT; t++)
-	{
-		if (table_defs[t].columns == NULL)
-			(void) row_table_lock(t, false);
-		else
-			(void) row_table(rows, t);
-	}
+		(void) row_table_lock(t, false);
 }
 
 /*

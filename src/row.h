@@ -110,12 +110,13 @@ typedef struct RowAccess
 } RowAccess;
 
 /*
- * Takes RowExclusiveLock on every table a money call may write, before it
- * reads any of them: a call that read a table first and wrote it later
- * would upgrade its lock, which deadlocks with REINDEX. A table dropped
- * while the call waited (DROP EXTENSION) is 42P01.
+ * Takes RowExclusiveLock on every table a money call may write (account,
+ * bucket, hold, entry), before it reads any of them: a call that read a
+ * table first and wrote it later would upgrade its lock, which deadlocks
+ * with REINDEX. Held to the end of the transaction, as a statement's are.
+ * A table dropped while the call waited (DROP EXTENSION) is 42P01.
  */
-extern void rows_begin(RowAccess *rows);
+extern void rows_lock_tables(void);
 
 /*
  * 25006 in a read-only transaction (BEGIN READ ONLY, a hot standby), as
