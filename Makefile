@@ -12,6 +12,7 @@ OBJS = \
 	src/credit_ledger.o \
 	src/deduct.o \
 	src/entry.o \
+	src/events.o \
 	src/expiry.o \
 	src/grant.o \
 	src/hold.o \
@@ -33,18 +34,19 @@ OBJS = \
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
 
 EXTENSION = credit_ledger
-DATA = sql/credit_ledger--1.0.sql
+DATA = sql/credit_ledger--1.0.sql sql/credit_ledger--1.0--1.1.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
-	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry
+	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry events
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
-	fk_deadlock reindex_deadlock drop_extension_wait
+	fk_deadlock reindex_deadlock drop_extension_wait \
+	events_cross_race events_late_commit events_notify
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config

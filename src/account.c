@@ -72,6 +72,9 @@ account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 	acct->total_refunded = row_int64(row, ACCOUNT_TOTAL_REFUNDED, NULL);
 	acct->next_expiry_at = DatumGetTimestampTz(row_datum(row, ACCOUNT_NEXT_EXPIRY_AT, &isnull));
 	acct->has_next_expiry = !isnull;
+	acct->low_balance = row_int64(row, ACCOUNT_LOW_BALANCE, &isnull);
+	acct->has_low_balance = !isnull;
+	acct->available_locked = credits_sub(acct->balance, acct->reserved);
 	return true;
 }
 
@@ -180,8 +183,9 @@ arg_credit_limit(FunctionCallInfo fcinfo, int argno)
 	return credit_limit;
 }
 
-static void
-account_not_found(int64 account_id)
+/* LD002 */
+void
+account_report_not_found(int64 account_id)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_LD_ACCOUNT_NOT_FOUND),
@@ -234,7 +238,7 @@ credit_ledger_set_status(PG_FUNCTION_ARGS)
 	row_require_writable("set_status", "account");
 
 	if (!account_lock(&rows, &acct, account_id))
-		account_not_found(account_id);
+		account_report_not_found(account_id);
 	values[0] = CStringGetTextDatum(status_name);
 	values[1] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 	nulls[1] = (reason == NULL);

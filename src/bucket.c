@@ -157,7 +157,7 @@ buckets_give_back(LedgerOp *op, const Slices *slices, int64 cause_entry_id)
 		e.amount = -total;
 		e.slices = &lapsed;
 		e.ref_entry_id = cause_entry_id;
-		entry_write(op, &e);
+		events_grant_expired(op, &lapsed, entry_write(op, &e));
 		op->acct.total_expired = credits_add(op->acct.total_expired, total);
 		op->grants_expired += lapsed.count;
 	}
@@ -226,7 +226,7 @@ buckets_expire_due(LedgerOp *op)
 		e.kind = "expire_grant";
 		e.amount = -due.amounts[i];
 		e.slices = &one;
-		entry_write(op, &e);
+		events_grant_expired(op, &one, entry_write(op, &e));
 		op->acct.total_expired = credits_add(op->acct.total_expired, due.amounts[i]);
 	}
 	buckets_apply(op, &due, -1);

@@ -57,6 +57,24 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	DefineCustomStringVariable("credit_ledger.default_low_balance",
+							   "Low-balance threshold of accounts that have none of their own (set_alert).",
+							   "available going below it writes a balance.low event; empty: none.",
+							   &credit_ledger_default_low_balance,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   default_low_balance_check, default_low_balance_assign, NULL);
+
+	DefineCustomIntVariable("credit_ledger.event_retention",
+							"How long events are kept once every consumer has acknowledged them.",
+							"The worker (and sweep()) deletes older ones.",
+							&credit_ledger_event_retention_s,
+							7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	/* superuser-set: an application role must not raise its own bound */
 	DefineCustomIntVariable("credit_ledger.max_text_size",
 							"Largest description, reason, source or metadata a call may store.",

@@ -11,6 +11,7 @@
 #include "common/int.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
+#include "utils/guc.h"
 #include "utils/numeric.h"
 
 #include "row.h"
@@ -22,6 +23,8 @@ extern int	credit_ledger_sweep_batch_size;
 extern int	credit_ledger_default_hold_ttl_s;
 extern bool credit_ledger_sweeper_enabled;
 extern int	credit_ledger_max_text_size_kb;
+extern char *credit_ledger_default_low_balance;
+extern int	credit_ledger_event_retention_s;
 
 /* ---- the account, as loaded under its row lock (account.c) ---- */
 typedef enum AccountStatus
@@ -45,6 +48,9 @@ typedef struct LedgerAccount
 	int64		total_refunded;
 	bool		has_next_expiry;
 	TimestampTz next_expiry_at; /* never later than the true next expiry */
+	bool		has_low_balance;	/* set_alert's threshold (1.1) */
+	int64		low_balance;
+	int64		available_locked;	/* available as stored when the lock was taken */
 } LedgerAccount;
 
 extern const char *account_status_name(AccountStatus status);
@@ -54,6 +60,7 @@ extern void account_store(RowAccess *rows, const LedgerAccount *acct);
 extern void account_note_expiry(LedgerAccount *acct, TimestampTz expires_at);
 extern void account_require_active(const LedgerAccount *acct, bool money_in);
 extern void account_require_available(const LedgerAccount *acct, int64 amount);
+extern void account_report_not_found(int64 account_id);
 
 /* ---- credits drawn from or given to buckets (slices.c) ---- */
 typedef struct Slices
@@ -115,6 +122,7 @@ typedef struct LedgerOp
 	int64		result_balance;
 	int64		result_reserved;
 	bool		replayed;
+	int64		last_entry_id;	/* the last entry the call wrote, 0 = none */
 	/* expiries this call wrote (sweep reports them) */
 	int64		holds_expired;
 	int64		grants_expired;
@@ -205,6 +213,14 @@ extern void holds_expire_due(LedgerOp *op);
 extern void hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
 						 Datum metadata, bool has_metadata, int64 price_rule_id,
 						 const int64 *tokens);
+
+/* ---- events, the transactional outbox (events.c) ---- */
+extern void events_balance_changed(LedgerOp *op);
+extern void events_hold_expired(LedgerOp *op, int64 hold_id, int64 amount, int64 entry_id);
+extern void events_grant_expired(LedgerOp *op, const Slices *lapsed, int64 entry_id);
+extern int64 events_prune(int max_rows);
+extern bool default_low_balance_check(char **newval, void **extra, GucSource source);
+extern void default_low_balance_assign(const char *newval, void *extra);
 
 /* ---- the sweep (sweep.c) ---- */
 typedef struct SweepResult

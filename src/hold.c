@@ -151,6 +151,7 @@ holds_expire_due(LedgerOp *op)
 	}
 
 	for (uint64 i = 0; i < rows; i++)
-		hold_release(op, &due[i], "expire_hold", "expired", NULL);
+		events_hold_expired(op, due[i].hold_id, due[i].amount,
+							hold_release(op, &due[i], "expire_hold", "expired", NULL));
 	op->holds_expired += rows;
 }

@@ -136,7 +136,10 @@ void
 op_end(LedgerOp *op)
 {
 	if (op->account_changed)
+	{
+		events_balance_changed(op);
 		account_store(&op->rows, &op->acct);
+	}
 	rows_end(&op->rows);
 	if (!op->replayed)
 	{

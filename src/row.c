@@ -48,6 +48,7 @@ typedef struct RowColumnDef
 {
 	const char *name;
 	Oid			type;
+	bool		since_1_1;		/* missing in a 1.0 schema not yet updated */
 } RowColumnDef;
 
 typedef struct RowTableDef
@@ -62,7 +63,8 @@ static const RowColumnDef account_columns[] = {
 	{"balance", INT8OID}, {"reserved", INT8OID}, {"debt", INT8OID},
 	{"total_granted", INT8OID}, {"total_consumed", INT8OID}, {"total_expired", INT8OID},
 	{"total_refunded", INT8OID}, {"next_expiry_at", TIMESTAMPTZOID}, {"metadata", JSONBOID},
-	{"status_reason", TEXTOID}, {"status_changed_at", TIMESTAMPTZOID}
+	{"status_reason", TEXTOID}, {"status_changed_at", TIMESTAMPTZOID},
+	{"low_balance", INT8OID, true}
 };
 static const RowColumnDef bucket_columns[] = {
 	{"account_id", INT8OID}, {"bucket_id", INT8OID}, {"source", TEXTOID},
@@ -220,6 +222,11 @@ row_columns_map(Relation rel, const RowTableDef *def, RowTableCache *c)
 
 			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
 				attnum = a + 1;
+		}
+		if (attnum == InvalidAttrNumber && col->since_1_1)
+		{
+			c->attnums[i] = InvalidAttrNumber;
+			continue;
 		}
 		if (attnum == InvalidAttrNumber)
 			row_column_refuse(def, col, "is missing");
@@ -636,10 +643,23 @@ row_slot_cache(TupleTableSlot *slot)
 	return NULL;				/* keep compiler quiet */
 }
 
+bool
+row_has_column(RowTableId table, int column)
+{
+	return caches[table].attnums[column - 1] != InvalidAttrNumber;
+}
+
 Datum
 row_datum(TupleTableSlot *slot, int column, bool *isnull)
 {
-	return slot_getattr(slot, row_slot_cache(slot)->attnums[column - 1], isnull);
+	AttrNumber	attnum = row_slot_cache(slot)->attnums[column - 1];
+
+	if (attnum == InvalidAttrNumber)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return slot_getattr(slot, attnum, isnull);
 }
 
 int64
@@ -697,8 +717,12 @@ row_update(RowAccess *rows, RowTableId table, int count, const int *columns,
 	memcpy(written->tts_isnull, t->found->tts_isnull, sizeof(bool) * natts);
 	for (int i = 0; i < count; i++)
 	{
-		written->tts_values[attnums[columns[i] - 1] - 1] = values[i];
-		written->tts_isnull[attnums[columns[i] - 1] - 1] = nulls ? nulls[i] : false;
+		AttrNumber	attnum = attnums[columns[i] - 1];
+
+		if (attnum == InvalidAttrNumber)
+			continue;
+		written->tts_values[attnum - 1] = values[i];
+		written->tts_isnull[attnum - 1] = nulls ? nulls[i] : false;
 	}
 	ExecStoreVirtualTuple(written);
 	ItemPointerSetInvalid(&written->tts_tid);
@@ -729,6 +753,8 @@ row_insert(RowAccess *rows, RowTableId table, const Datum *values, const bool *n
 	}
 	for (int i = 0; i < table_defs[table].column_count; i++)
 	{
+		if (c->attnums[i] == InvalidAttrNumber)
+			continue;
 		written->tts_values[c->attnums[i] - 1] = values[i];
 		written->tts_isnull[c->attnums[i] - 1] = nulls[i];
 	}

@@ -53,7 +53,8 @@ typedef enum AccountColumn
 	ACCOUNT_NEXT_EXPIRY_AT,
 	ACCOUNT_METADATA,
 	ACCOUNT_STATUS_REASON,
-	ACCOUNT_STATUS_CHANGED_AT
+	ACCOUNT_STATUS_CHANGED_AT,
+	ACCOUNT_LOW_BALANCE			/* 1.1: NULL while the schema is 1.0's */
 } AccountColumn;
 
 typedef enum BucketColumn
@@ -159,6 +160,14 @@ typedef struct RowScan RowScan;
 extern RowScan *row_scan_begin(RowAccess *rows, RowIndexId index, const Datum *keys);
 extern TupleTableSlot *row_scan_next(RowScan *scan);
 extern void row_scan_end(RowScan *scan);
+
+/*
+ * Whether the table has the column: a column added by a later version's
+ * upgrade script is missing until ALTER EXTENSION ... UPDATE ran. Such a
+ * column reads as NULL and writes to it are dropped. The table must have
+ * been opened by this call.
+ */
+extern bool row_has_column(RowTableId table, int column);
 
 /* Typed readers of a fetched row's columns. */
 extern Datum row_datum(TupleTableSlot *slot, int column, bool *isnull);

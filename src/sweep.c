@@ -62,6 +62,7 @@ sweep_batch(int max_accounts, SweepResult *result)
 		op_end(&op);
 	}
 	result->accounts = (int) rows;
+	events_prune(max_accounts);
 }
 
 Datum

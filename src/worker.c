@@ -53,7 +53,7 @@
 PGDLLEXPORT void credit_ledger_worker_main(Datum main_arg);
 
 /* The schema versions whose tables this library's sweep knows. */
-static const char *const served_versions[] = {"1.0"};
+static const char *const served_versions[] = {"1.0", "1.1"};
 
 /* Why the sweeping worker last waited instead of sweeping; logged once per change. */
 typedef enum ExtensionState
