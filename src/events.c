@@ -9,7 +9,8 @@
  *		fires once; expiry events come from the expiry code, one per hold
  *		or bucket. Every event also queues NOTIFY credit_ledger_events,
  *		which PostgreSQL sends at commit. Consumers read events through
- *		poll_events and ack_events (SQL functions of the 1.1 script).
+ *		poll_events and ack_events (SQL functions of the 1.1 script), which
+ *		number them for delivery once no older transaction can still add one.
  *
  *		The events need the 1.1 schema: with a 1.0 schema (the 1.1 library
  *		installed, ALTER EXTENSION ... UPDATE not run yet) none is written.
@@ -191,8 +192,8 @@ events_prune(int max_rows)
 		"DELETE FROM credit_ledger.event WHERE event_seq IN ("
 		" SELECT e.event_seq FROM credit_ledger.event e"
 		" WHERE e.created_at < $1"
-		"   AND NOT EXISTS (SELECT FROM credit_ledger.event_consumer c"
-		"     WHERE (e.xid, e.event_seq) > (c.after_xid, c.after_seq))"
+		"   AND (NOT EXISTS (SELECT FROM credit_ledger.event_consumer)"
+		"     OR e.delivery <= (SELECT min(after_delivery) FROM credit_ledger.event_consumer))"
 		" ORDER BY e.event_seq LIMIT $2)",
 		2, {TIMESTAMPTZOID, INT4OID}
 	};
