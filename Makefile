@@ -33,7 +33,7 @@ OBJS = \
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
 
 EXTENSION = credit_ledger
-DATA = sql/credit_ledger--1.0.sql
+DATA = sql/credit_ledger--1.0.sql sql/credit_ledger--1.0--1.1.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
 # run by test/check.sh on a temporary preloaded instance

@@ -15,8 +15,10 @@ require_root() {
 	fi
 }
 
+# From /, so that a clone in a folder postgres cannot enter (mktemp -d) is
+# no problem: every path given to as_pg is absolute.
 as_pg() {
-	runuser -u postgres -- "$@"
+	(cd / && runuser -u postgres -- "$@")
 }
 
 # A folder the postgres user can write: under the project's ignored .run/
@@ -124,6 +126,15 @@ script_env() {
 	mkdir -p "$DIR"
 	chown postgres: "$DIR"
 }
+
+# FINGERPRINT: every extension table as "name rows md5-of-rows", one line each
+FINGERPRINT="
+SELECT c.relname || ' ' || (xpath('/row/f/text()', query_to_xml(format(
+         'SELECT count(*) || '' '' || coalesce(md5(string_agg(x::text, ''|'' ORDER BY x::text)), ''-'') AS f FROM %s x',
+         c.oid::regclass), false, true, '')))[1]::text
+FROM pg_class c
+WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind = 'r'
+ORDER BY c.relname"
 
 # dsn DIR PORT [DBNAME]: a libpq connection string for a cluster_start cluster
 dsn() {
