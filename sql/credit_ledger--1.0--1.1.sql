@@ -118,9 +118,11 @@ BEGIN
     WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
       AND e.kind IN ('deduct', 'confirm')
       AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
-      AND (CASE WHEN consumption.until IS NULL
-                THEN e.created_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-                ELSE e.created_at OPERATOR(pg_catalog.<) consumption.until END);
+      -- plain bounds, so the consumption index bounds the scan by time; one
+      -- microsecond (timestamptz's resolution) past the call's instant
+      -- includes the entries stamped with it
+      AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption.until,
+          pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond');
 END
 $$;
 COMMENT ON FUNCTION credit_ledger.consumption(bigint, timestamptz, timestamptz) IS

@@ -3,6 +3,7 @@
 
 -- shows how a refused call is reported to the application (created before
 -- the echo starts: the demo is the calls, not this helper)
+\set QUIET on
 CREATE FUNCTION pg_temp.show_refusal(call text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     detail text;
@@ -10,8 +11,9 @@ BEGIN
     EXECUTE call;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RAISE NOTICE 'SQLSTATE %: % (%)', SQLSTATE, SQLERRM, detail;
+    RAISE NOTICE 'SQLSTATE %: %%', SQLSTATE, SQLERRM, COALESCE(' (' || NULLIF(detail, '') || ')', '');
 END $$;
+\set QUIET off
 \set ECHO queries
 
 -- A wallet opens with its first top-up: 1000 paid credits...
