@@ -70,12 +70,15 @@ account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 	acct->total_consumed = row_int64(row, ACCOUNT_TOTAL_CONSUMED, NULL);
 	acct->total_expired = row_int64(row, ACCOUNT_TOTAL_EXPIRED, NULL);
 	acct->total_refunded = row_int64(row, ACCOUNT_TOTAL_REFUNDED, NULL);
-	acct->next_expiry_at = DatumGetTimestampTz(slot_getattr(row, ACCOUNT_NEXT_EXPIRY_AT, &isnull));
+	acct->next_expiry_at = DatumGetTimestampTz(row_datum(row, ACCOUNT_NEXT_EXPIRY_AT, &isnull));
 	acct->has_next_expiry = !isnull;
 	return true;
 }
 
-/* Opens the account unless it exists; concurrent openers are harmless. */
+/*
+ * Opens the account unless it exists; concurrent openers are harmless.
+ * Nothing inserted and no such account means a trigger skipped the row.
+ */
 void
 account_create(int64 account_id, int64 credit_limit, Datum metadata, bool has_metadata)
 {
@@ -84,10 +87,16 @@ account_create(int64 account_id, int64 credit_limit, Datum metadata, bool has_me
 		" VALUES ($1, $2, $3) ON CONFLICT (account_id) DO NOTHING",
 		3, {INT8OID, INT8OID, JSONBOID}
 	};
+	static CachedQuery exists = {
+		"SELECT FROM credit_ledger.account WHERE account_id OPERATOR(pg_catalog.=) $1",
+		1, {INT8OID}
+	};
 	Datum		values[3] = {Int64GetDatum(account_id), Int64GetDatum(credit_limit), metadata};
 	char		nulls[3] = {' ', ' ', has_metadata ? ' ' : 'n'};
 
-	query_run(&q, values, nulls, false, 0, SPI_OK_INSERT);
+	if (query_run(&q, values, nulls, false, 0, SPI_OK_INSERT) == 0 &&
+		query_run(&exists, values, NULL, false, 0, SPI_OK_SELECT) == 0)
+		row_report_skipped("INSERT", "account");
 }
 
 /*
@@ -185,14 +194,17 @@ credit_ledger_open_account(PG_FUNCTION_ARGS)
 {
 	int64		account_id;
 	int64		credit_limit;
+	Datum		metadata;
+	bool		has_metadata;
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	account_id = PG_GETARG_INT64(0);
 	credit_limit = arg_credit_limit(fcinfo, 1);
+	metadata = arg_optional_jsonb(fcinfo, 2, "metadata", &has_metadata);
 
+	row_require_writable("open_account", "account");
 	SPI_connect();
-	account_create(account_id, credit_limit,
-				   PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2), !PG_ARGISNULL(2));
+	account_create(account_id, credit_limit, metadata, has_metadata);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -218,7 +230,8 @@ credit_ledger_set_status(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid account status"),
 				 errdetail("Status \"%s\" is not one of active, frozen, closed.", status_name)));
-	reason = arg_optional_text(fcinfo, 2);
+	reason = arg_optional_text(fcinfo, 2, "reason");
+	row_require_writable("set_status", "account");
 
 	if (!account_lock(&rows, &acct, account_id))
 		account_not_found(account_id);

@@ -2,10 +2,13 @@
  * args.c
  *		Argument checks shared by the SQL-callable functions: a required
  *		NULL is 22004, a non-positive amount, a negative count or empty text
- *		is 22023, each naming the argument.
+ *		is 22023, each naming the argument. Text and jsonb arguments are
+ *		kept in rows nobody may delete: larger than credit_ledger.max_text_size
+ *		is 22023 too, checked before the value is even detoasted.
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -65,12 +68,26 @@ arg_count(FunctionCallInfo fcinfo, int argno, const char *name)
 	return arg_int64_at_least(fcinfo, argno, name, 0);
 }
 
+static void
+arg_require_size(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	Size		bytes = toast_raw_datum_size(PG_GETARG_DATUM(argno)) - VARHDRSZ;
+
+	if (bytes > (Size) credit_ledger_max_text_size_kb * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", name),
+				 errdetail("%s is %zu bytes; credit_ledger.max_text_size allows %d kB.",
+						   name, bytes, credit_ledger_max_text_size_kb)));
+}
+
 char *
 arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	char	   *value;
 
 	arg_require_not_null(fcinfo, argno, name);
+	arg_require_size(fcinfo, argno, name);
 	value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	if (value[0] == '\0')
 	{
@@ -85,9 +102,22 @@ arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 char *
-arg_optional_text(FunctionCallInfo fcinfo, int argno)
+arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name)
 {
-	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	arg_require_size(fcinfo, argno, name);
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+Datum
+arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given)
+{
+	*given = !PG_ARGISNULL(argno);
+	if (!*given)
+		return (Datum) 0;
+	arg_require_size(fcinfo, argno, name);
+	return PG_GETARG_DATUM(argno);
 }
 
 /* An idempotency key: required, non-empty, at most 255 bytes. */

@@ -51,23 +51,27 @@ buckets_apply(LedgerOp *op, const Slices *slices, int sign)
  * which the caller draws on credit. Expired buckets were lapsed by
  * expire_due before, so every live bucket here is spendable. The burn-down
  * index holds the live buckets in that order: the first is the one to take
- * from, and a draw nearly always fits in it.
+ * from, and a draw nearly always fits in it; a large one walks the index
+ * once, however many small buckets it drains.
  */
 int64
 buckets_draw(LedgerOp *op, int64 amount, Slices *drawn)
 {
 	Datum		key = Int64GetDatum(op->account_id);
 	int64		left = amount;
+	RowScan    *scan;
+	TupleTableSlot *bucket;
 
 	slices_init(drawn);
-	while (left > 0)
+	if (amount <= 0)
+		return 0;
+	/* one scan: a drained bucket is passed once, never visited again */
+	scan = row_scan_begin(&op->rows, ROW_BUCKET_BURN_DOWN, &key);
+	while (left > 0 && (bucket = row_scan_next(scan)) != NULL)
 	{
-		TupleTableSlot *bucket = row_fetch(&op->rows, ROW_BUCKET_BURN_DOWN, &key);
 		int64		remaining;
 		int64		taken;
 
-		if (bucket == NULL)
-			break;
 		remaining = row_int64(bucket, BUCKET_REMAINING, NULL);
 		if (remaining <= 0)
 			elog(ERROR, "credit_ledger: bucket %lld of account %lld is live but empty",
@@ -77,6 +81,7 @@ buckets_draw(LedgerOp *op, int64 amount, Slices *drawn)
 		bucket_store_remaining(op, remaining - taken);
 		left -= taken;
 	}
+	row_scan_end(scan);
 	return left;
 }
 
@@ -182,7 +187,7 @@ bucket_create(LedgerOp *op, int64 *entry_id, const char *source, int64 granted,
 	};
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', has_expiry ? ' ' : 'n', ' ', *entry_id ? ' ' : 'n'};
 
-	query_run(&q, values, nulls, false, 0, SPI_OK_INSERT_RETURNING);
+	query_write_one(&q, values, nulls, SPI_OK_INSERT_RETURNING, "INSERT", "bucket");
 	*entry_id = query_int64(0, 2, NULL);
 	if (has_expiry && remaining > 0)
 		account_note_expiry(&op->acct, expires_at);

@@ -28,7 +28,7 @@ credit_ledger_cancel(PG_FUNCTION_ARGS)
 			/* releasing is money in: frozen accounts may, closed ones may not */
 			account_require_active(&op.acct, true);
 			op.entry_id = hold_release(&op, &hold, "cancel", "cancelled",
-									   arg_optional_text(fcinfo, 2));
+									   arg_optional_text(fcinfo, 2, "reason"));
 			op.hold_id = hold.hold_id;
 			op.amount = hold.amount;
 		}

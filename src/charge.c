@@ -30,9 +30,9 @@ static const char *const token_names[TOKEN_KINDS] = {
 static void
 usage_args(FunctionCallInfo fcinfo, int argno, Usage *usage)
 {
-	usage->scene = arg_optional_text(fcinfo, argno);
-	usage->provider = arg_optional_text(fcinfo, argno + 1);
-	usage->model = arg_optional_text(fcinfo, argno + 2);
+	usage->scene = arg_optional_text(fcinfo, argno, "scene");
+	usage->provider = arg_optional_text(fcinfo, argno + 1, "provider");
+	usage->model = arg_optional_text(fcinfo, argno + 2, "model");
 	for (int i = 0; i < TOKEN_KINDS; i++)
 		usage->tokens[i] = arg_count(fcinfo, argno + 3 + i, token_names[i]);
 }
@@ -91,7 +91,7 @@ credit_ledger_charge(PG_FUNCTION_ARGS)
 	event_id = arg_event_id(fcinfo, 1, "event_id");
 	usage_args(fcinfo, 2, &usage);
 	hold_id = DatumGetInt64(arg_optional_datum(fcinfo, 9, &has_hold));
-	metadata = arg_optional_datum(fcinfo, 10, &has_metadata);
+	metadata = arg_optional_jsonb(fcinfo, 10, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "charge");
 	request_add_optional_text(&op.request, "scene", usage.scene);

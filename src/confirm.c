@@ -136,7 +136,7 @@ credit_ledger_confirm(PG_FUNCTION_ARGS)
 	arg_require_not_null(fcinfo, 1, "hold_id");
 	if (has_amount)
 		amount = arg_positive_amount(fcinfo, 2, "amount");
-	metadata = arg_optional_datum(fcinfo, 3, &has_metadata);
+	metadata = arg_optional_jsonb(fcinfo, 3, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), NULL, "confirm");
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))

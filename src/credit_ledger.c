@@ -8,6 +8,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "credit_ledger.h"
 
@@ -18,6 +19,7 @@ int			credit_ledger_sweep_interval_ms = 1000;
 int			credit_ledger_sweep_batch_size = 1000;
 int			credit_ledger_default_hold_ttl_s = 30 * 60;
 bool		credit_ledger_sweeper_enabled = true;
+int			credit_ledger_max_text_size_kb = 64;
 
 void		_PG_init(void);
 
@@ -53,6 +55,16 @@ _PG_init(void)
 							30 * 60, 1, 365 * 24 * 3600,
 							PGC_USERSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* superuser-set: an application role must not raise its own bound */
+	DefineCustomIntVariable("credit_ledger.max_text_size",
+							"Largest description, reason, source or metadata a call may store.",
+							"Entries are append-only: what a call stores stays for good. Larger is 22023.",
+							&credit_ledger_max_text_size_kb,
+							64, 1, MaxAllocSize / 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("credit_ledger.sweeper_enabled",

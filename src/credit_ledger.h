@@ -21,6 +21,7 @@ extern int	credit_ledger_sweep_interval_ms;
 extern int	credit_ledger_sweep_batch_size;
 extern int	credit_ledger_default_hold_ttl_s;
 extern bool credit_ledger_sweeper_enabled;
+extern int	credit_ledger_max_text_size_kb;
 
 /* ---- the account, as loaded under its row lock (account.c) ---- */
 typedef enum AccountStatus
@@ -171,6 +172,7 @@ extern void money_out(LedgerOp *op, const char *kind, int64 amount, const char *
 
 /* ---- expiry (expiry.c) ---- */
 extern void expire_due(LedgerOp *op);
+extern TimestampTz timestamptz_plus_utc(TimestampTz t, const Interval *span);
 
 /* ---- holds (hold.c; the operations in reserve.c, confirm.c, cancel.c) ---- */
 typedef struct Hold
@@ -237,7 +239,8 @@ extern void arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char 
 extern int64 arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char *name);
 extern int64 arg_count(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name);
-extern char *arg_optional_text(FunctionCallInfo fcinfo, int argno);
+extern char *arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name);
+extern Datum arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given);
 extern char *arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name);
 extern Datum arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given);
 

@@ -16,6 +16,7 @@ credit_ledger_deduct(PG_FUNCTION_ARGS)
 	int64		amount;
 	char	   *event_id;
 	char	   *source;
+	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
 
@@ -23,7 +24,8 @@ credit_ledger_deduct(PG_FUNCTION_ARGS)
 	amount = arg_positive_amount(fcinfo, 1, "amount");
 	event_id = arg_event_id(fcinfo, 2, "event_id");
 	source = arg_nonempty_text(fcinfo, 3, "source");
-	metadata = arg_optional_datum(fcinfo, 5, &has_metadata);
+	description = arg_optional_text(fcinfo, 4, "description");
+	metadata = arg_optional_jsonb(fcinfo, 5, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "deduct");
 	request_add_int64(&op.request, "amount", amount);
@@ -32,7 +34,7 @@ credit_ledger_deduct(PG_FUNCTION_ARGS)
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
 		account_require_active(&op.acct, false);
-		money_out(&op, "deduct", amount, source, arg_optional_text(fcinfo, 4),
+		money_out(&op, "deduct", amount, source, description,
 				  metadata, has_metadata, 0, NULL);
 	}
 	PG_RETURN_DATUM(op_finish(&op, fcinfo));

@@ -21,6 +21,7 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	bool		has_expiry;
 	TimestampTz expires_at;
 	int32		priority;
+	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
 
@@ -37,7 +38,8 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 						   timestamptz_to_str(expires_at))));
 	arg_require_not_null(fcinfo, 5, "priority");
 	priority = PG_GETARG_INT32(5);
-	metadata = arg_optional_datum(fcinfo, 7, &has_metadata);
+	description = arg_optional_text(fcinfo, 6, "description");
+	metadata = arg_optional_jsonb(fcinfo, 7, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "grant_credits");
 	request_add_int64(&op.request, "amount", amount);
@@ -57,7 +59,7 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 					 errmsg("expires_at must be in the future"),
 					 errdetail("expires_at is %s.", timestamptz_to_str(expires_at))));
 		money_in(&op, "grant", amount, source, has_expiry, expires_at, priority,
-				 arg_optional_text(fcinfo, 6), metadata, has_metadata);
+				 description, metadata, has_metadata);
 	}
 	PG_RETURN_DATUM(op_finish(&op, fcinfo));
 }

@@ -17,10 +17,17 @@
 #include "errors.h"
 #include "query.h"
 
-/* Starts the request fingerprint with the operation's name. */
+/*
+ * Starts the request fingerprint with the operation's name. Every
+ * money-moving call writes, its replays included: none runs read-only.
+ * The tables are locked before anything reads them (reward reads its rule
+ * and the account before op_begin).
+ */
 void
 op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation)
 {
+	row_require_writable(operation, "account");
+	rows_lock_tables();
 	memset(op, 0, sizeof(*op));
 	op->account_id = account_id;
 	op->event_id = event_id;
@@ -104,8 +111,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 					 errdetail("Account %lld does not exist.", (long long) op->account_id)));
 		account_create(op->account_id, 0, (Datum) 0, false);
 		if (!account_lock(&op->rows, &op->acct, op->account_id))
-			elog(ERROR, "credit_ledger: account %lld not found after opening it",
-				 (long long) op->account_id);
+			row_report_skipped("INSERT", "account");
 	}
 
 	if (op->event_id != NULL)

@@ -227,7 +227,8 @@ credit_ledger_resolve_price(PG_FUNCTION_ARGS)
 	const PriceRule *rule;
 
 	arg_require_not_null(fcinfo, 3, "at");
-	rule = price_rule_resolve(arg_optional_text(fcinfo, 0), arg_optional_text(fcinfo, 1),
-							  arg_optional_text(fcinfo, 2), PG_GETARG_TIMESTAMPTZ(3));
+	rule = price_rule_resolve(arg_optional_text(fcinfo, 0, "scene"),
+							  arg_optional_text(fcinfo, 1, "provider"),
+							  arg_optional_text(fcinfo, 2, "model"), PG_GETARG_TIMESTAMPTZ(3));
 	PG_RETURN_DATUM(datumCopy(rule->row, false, -1));
 }

@@ -11,6 +11,7 @@
 #include "utils/snapmgr.h"
 
 #include "query.h"
+#include "row.h"
 
 static void
 query_prepare(CachedQuery *q)
@@ -53,6 +54,14 @@ query_run_latest(CachedQuery *q, Datum *values, const char *nulls, int expected_
 	return query_check(q, SPI_execute_snapshot(q->plan, values, nulls, GetLatestSnapshot(),
 											   InvalidSnapshot, true, false, 0),
 					   expected_ret);
+}
+
+void
+query_write_one(CachedQuery *q, Datum *values, const char *nulls, int expected_ret,
+				const char *command, const char *table)
+{
+	if (query_run(q, values, nulls, false, 0, expected_ret) != 1)
+		row_report_skipped(command, table);
 }
 
 Datum

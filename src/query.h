@@ -42,6 +42,14 @@ extern uint64 query_run(CachedQuery *q, Datum *values, const char *nulls,
 extern uint64 query_run_latest(CachedQuery *q, Datum *values, const char *nulls,
 							   int expected_ret);
 
+/*
+ * Runs a statement that writes exactly one row of credit_ledger.`table`
+ * (`command`: INSERT or UPDATE); none written means a trigger skipped it,
+ * which is refused (row_report_skipped).
+ */
+extern void query_write_one(CachedQuery *q, Datum *values, const char *nulls, int expected_ret,
+							const char *command, const char *table);
+
 /* Typed readers of SPI_tuptable's row `row`, column `col` (1-based). */
 extern int64 query_int64(uint64 row, int col, bool *isnull);
 extern char *query_text(uint64 row, int col);

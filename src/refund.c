@@ -117,12 +117,14 @@ credit_ledger_refund(PG_FUNCTION_ARGS)
 	char	   *original_event_id;
 	bool		has_amount = !PG_ARGISNULL(3);
 	int64		amount = 0;
+	char	   *description;
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	event_id = arg_event_id(fcinfo, 1, "event_id");
 	original_event_id = arg_event_id(fcinfo, 2, "original_event_id");
 	if (has_amount)
 		amount = arg_positive_amount(fcinfo, 3, "amount");
+	description = arg_optional_text(fcinfo, 4, "description");
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "refund");
 	request_add_text(&op.request, "original_event_id", original_event_id);
@@ -174,7 +176,7 @@ credit_ledger_refund(PG_FUNCTION_ARGS)
 		e.amount = amount;
 		e.event_id = op.event_id;
 		e.source = "refund";
-		e.description = arg_optional_text(fcinfo, 4);
+		e.description = description;
 		e.slices = &credited;
 		e.ref_entry_id = charge.entry_id;
 		op.entry_id = entry_write(&op, &e);

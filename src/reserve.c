@@ -40,7 +40,7 @@ hold_create(LedgerOp *op, int64 amount, const Slices *slices, const char *source
 	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', description ? ' ' : 'n',
 		has_metadata ? ' ' : 'n', ' ', ' '};
 
-	query_run(&q, values, nulls, false, 0, SPI_OK_INSERT_RETURNING);
+	query_write_one(&q, values, nulls, SPI_OK_INSERT_RETURNING, "INSERT", "hold");
 	return query_int64(0, 1, NULL);
 }
 
@@ -52,9 +52,20 @@ hold_create(LedgerOp *op, int64 amount, const Slices *slices, const char *source
  */
 #define TTL_MAX_YEARS 10000
 
+static void
+ttl_not_positive(Interval *ttl)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("ttl must be positive"),
+			 errdetail("ttl is %s.",
+					   DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(ttl))))));
+}
+
 static TimestampTz
 hold_expiry(FunctionCallInfo fcinfo, int argno, StringInfo request)
 {
+	static const Interval ttl_zero = {0};
 	static const Interval ttl_max = {.month = TTL_MAX_YEARS * MONTHS_PER_YEAR};
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	TimestampTz expires_at;
@@ -69,7 +80,10 @@ hold_expiry(FunctionCallInfo fcinfo, int argno, StringInfo request)
 	}
 
 	ttl = PG_GETARG_INTERVAL_P(argno);
-	/* past any use, and short of the end of time (now + ttl would fail with 22008) */
+	/* positive, and short of the end of time (now + ttl would fail with 22008) */
+	if (DatumGetBool(DirectFunctionCall2(interval_le, IntervalPGetDatum(ttl),
+										 IntervalPGetDatum(&ttl_zero))))
+		ttl_not_positive(ttl);
 	if (DatumGetBool(DirectFunctionCall2(interval_gt, IntervalPGetDatum(ttl),
 										 IntervalPGetDatum(&ttl_max))))
 		ereport(ERROR,
@@ -79,16 +93,10 @@ hold_expiry(FunctionCallInfo fcinfo, int argno, StringInfo request)
 						   DatumGetCString(DirectFunctionCall1(interval_out,
 															   IntervalPGetDatum(ttl))),
 						   TTL_MAX_YEARS)));
-	expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-														 TimestampTzGetDatum(now),
-														 IntervalPGetDatum(ttl)));
+	expires_at = timestamptz_plus_utc(now, ttl);
+	/* '1 month -30 days' compares as positive but may not be, from now */
 	if (expires_at <= now)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ttl must be positive"),
-				 errdetail("ttl is %s.",
-						   DatumGetCString(DirectFunctionCall1(interval_out,
-															   IntervalPGetDatum(ttl))))));
+		ttl_not_positive(ttl);
 	interval2itm(*ttl, &itm);
 	EncodeInterval(&itm, INTSTYLE_ISO_8601, iso);
 	request_add_text(request, "ttl", iso);
@@ -103,6 +111,7 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 	char	   *event_id;
 	char	   *source;
 	TimestampTz expires_at;
+	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
 
@@ -110,7 +119,8 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 	amount = arg_positive_amount(fcinfo, 1, "amount");
 	event_id = arg_event_id(fcinfo, 2, "event_id");
 	source = arg_nonempty_text(fcinfo, 4, "source");
-	metadata = arg_optional_datum(fcinfo, 6, &has_metadata);
+	description = arg_optional_text(fcinfo, 5, "description");
+	metadata = arg_optional_jsonb(fcinfo, 6, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "reserve");
 	request_add_int64(&op.request, "amount", amount);
@@ -120,7 +130,6 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
 		Slices		drawn;
-		char	   *description = arg_optional_text(fcinfo, 5);
 
 		account_require_active(&op.acct, false);
 		/* the whole amount lowers available, backed by buckets or not */

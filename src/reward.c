@@ -101,7 +101,7 @@ credit_ledger_reward(PG_FUNCTION_ARGS)
 	arg_require_not_null(fcinfo, 0, "account_id");
 	source = arg_nonempty_text(fcinfo, 1, "source");
 	event_id = arg_event_id(fcinfo, 2, "event_id");
-	metadata = arg_optional_datum(fcinfo, 3, &has_metadata);
+	metadata = arg_optional_jsonb(fcinfo, 3, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "reward");
 	request_add_text(&op.request, "source", source);
@@ -124,9 +124,7 @@ credit_ledger_reward(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		}
 		if (rule.has_expiry)
-			expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-																 TimestampTzGetDatum(op.now),
-																 IntervalPGetDatum(&rule.expires_after)));
+			expires_at = timestamptz_plus_utc(op.now, &rule.expires_after);
 		money_in(&op, "reward", rule.amount, source, rule.has_expiry, expires_at, 0,
 				 NULL, metadata, has_metadata);
 	}

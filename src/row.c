@@ -12,7 +12,9 @@
  *		Writes go through ExecSimpleRelationInsert/Update, the path logical
  *		replication applies rows with: CHECK and NOT NULL constraints, index
  *		entries (unique checks included) and row triggers, as an INSERT or
- *		UPDATE would.
+ *		UPDATE would. What else the executor does around a write is done
+ *		here: the read-only check, a trigger's skipped row refused, columns
+ *		found by name, locks taken up front and checked after the wait.
  */
 #include "postgres.h"
 
@@ -20,12 +22,15 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
+#include "rewrite/rewriteHandler.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -33,38 +38,56 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "row.h"
 
 #define ROW_MAX_KEYS 2
 
+typedef struct RowColumnDef
+{
+	const char *name;
+	Oid			type;
+} RowColumnDef;
+
 typedef struct RowTableDef
 {
 	const char *name;
-	const char *const *columns; /* the first columns, in order */
+	const RowColumnDef *columns;	/* in row.h's order; NULL: only locked */
 	int			column_count;
-	bool		all_columns;	/* rows are inserted: columns must be all of them */
 } RowTableDef;
 
-static const char *const account_columns[] = {
-	"account_id", "status", "credit_limit", "balance", "reserved", "debt", "total_granted",
-	"total_consumed", "total_expired", "total_refunded", "next_expiry_at", "metadata",
-	"status_reason", "status_changed_at"
+static const RowColumnDef account_columns[] = {
+	{"account_id", INT8OID}, {"status", TEXTOID}, {"credit_limit", INT8OID},
+	{"balance", INT8OID}, {"reserved", INT8OID}, {"debt", INT8OID},
+	{"total_granted", INT8OID}, {"total_consumed", INT8OID}, {"total_expired", INT8OID},
+	{"total_refunded", INT8OID}, {"next_expiry_at", TIMESTAMPTZOID}, {"metadata", JSONBOID},
+	{"status_reason", TEXTOID}, {"status_changed_at", TIMESTAMPTZOID}
 };
-static const char *const bucket_columns[] = {
-	"account_id", "bucket_id", "source", "granted", "remaining", "live"
+static const RowColumnDef bucket_columns[] = {
+	{"account_id", INT8OID}, {"bucket_id", INT8OID}, {"source", TEXTOID},
+	{"granted", INT8OID}, {"remaining", INT8OID}, {"live", BOOLOID}
 };
-static const char *const entry_columns[] = {
-	"account_id", "entry_id", "kind", "amount", "reserved_delta", "balance_after",
-	"reserved_after", "event_id", "hold_id", "source", "description", "metadata",
-	"price_rule_id", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens",
-	"bucket_ids", "bucket_amounts", "ref_entry_id", "request", "created_at"
+static const RowColumnDef entry_columns[] = {
+	{"account_id", INT8OID}, {"entry_id", INT8OID}, {"kind", TEXTOID}, {"amount", INT8OID},
+	{"reserved_delta", INT8OID}, {"balance_after", INT8OID}, {"reserved_after", INT8OID},
+	{"event_id", TEXTOID}, {"hold_id", INT8OID}, {"source", TEXTOID},
+	{"description", TEXTOID}, {"metadata", JSONBOID}, {"price_rule_id", INT8OID},
+	{"input_tokens", INT8OID}, {"output_tokens", INT8OID}, {"cached_tokens", INT8OID},
+	{"reasoning_tokens", INT8OID}, {"bucket_ids", INT8ARRAYOID},
+	{"bucket_amounts", INT8ARRAYOID}, {"ref_entry_id", INT8OID}, {"request", TEXTOID},
+	{"created_at", TIMESTAMPTZOID}
 };
 
+StaticAssertDecl(lengthof(entry_columns) == ROW_MAX_COLUMNS &&
+				 lengthof(account_columns) <= ROW_MAX_COLUMNS,
+				 "ROW_MAX_COLUMNS is the widest table's column count");
+
 static const RowTableDef table_defs[ROW_TABLE_COUNT] = {
-	[ROW_ACCOUNT] = {"account", account_columns, lengthof(account_columns), false},
-	[ROW_BUCKET] = {"bucket", bucket_columns, lengthof(bucket_columns), false},
-	[ROW_ENTRY] = {"entry", entry_columns, lengthof(entry_columns), true},
+	[ROW_ACCOUNT] = {"account", account_columns, lengthof(account_columns)},
+	[ROW_BUCKET] = {"bucket", bucket_columns, lengthof(bucket_columns)},
+	[ROW_ENTRY] = {"entry", entry_columns, lengthof(entry_columns)},
+	[ROW_HOLD] = {"hold", NULL, 0},
 };
 
 typedef struct RowIndexDef
@@ -92,6 +115,9 @@ typedef struct RowTableCache
 	Oid		   *index_oids;
 	IndexInfo **index_infos;	/* predicates and expressions compiled */
 	ExprState **checks;			/* the table's CHECK constraints, in relcache order */
+	AttrNumber	attnums[ROW_MAX_COLUMNS];	/* where each of the ledger's columns is */
+	int			natts;
+	ExprState **defaults;		/* per attribute: an added column's default, or NULL */
 } RowTableCache;
 
 /* How to look rows up by a named index: its equality functions. */
@@ -148,23 +174,75 @@ row_cache_xact_end(XactEvent event, void *arg)
 	retired_contexts = NIL;
 }
 
-/* The column numbers row.h gives must be the table's. */
+/*
+ * The table is gone: dropped (DROP EXTENSION) while the call waited for
+ * its lock, or never there.
+ */
 static void
-row_columns_check(Relation rel, const RowTableDef *def)
+row_table_missing(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_TABLE),
+			 errmsg("relation \"credit_ledger.%s\" does not exist", name),
+			 errdetail("The extension credit_ledger was dropped while this call waited for its tables."),
+			 errhint("Call again once CREATE EXTENSION credit_ledger has committed.")));
+}
+
+static void
+row_column_refuse(const RowTableDef *def, const RowColumnDef *col, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("column %s of table credit_ledger.%s %s", col->name, def->name, problem),
+			 errdetail("credit_ledger reads and writes this column as %s.", format_type_be(col->type)),
+			 errhint("Restore the column as the extension created it; columns may be added, not changed.")));
+}
+
+/*
+ * Finds each of the ledger's columns by name, with its type, and compiles
+ * the defaults of the columns an operator added (inserted rows get them,
+ * as an INSERT naming only the ledger's columns would).
+ */
+static void
+row_columns_map(Relation rel, const RowTableDef *def, RowTableCache *c)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	bool	   *ledger_column = palloc0(sizeof(bool) * (desc->natts + 1));
 
-	if (desc->natts < def->column_count || (def->all_columns && desc->natts != def->column_count))
-		elog(ERROR, "credit_ledger: table %s has %d columns, expected %d",
-			 def->name, desc->natts, def->column_count);
 	for (int i = 0; i < def->column_count; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const RowColumnDef *col = &def->columns[i];
+		AttrNumber	attnum = InvalidAttrNumber;
 
-		if (att->attisdropped || strcmp(NameStr(att->attname), def->columns[i]) != 0)
-			elog(ERROR, "credit_ledger: column %d of table %s is not %s",
-				 i + 1, def->name, def->columns[i]);
+		for (int a = 0; a < desc->natts && attnum == InvalidAttrNumber; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
+				attnum = a + 1;
+		}
+		if (attnum == InvalidAttrNumber)
+			row_column_refuse(def, col, "is missing");
+		if (TupleDescAttr(desc, attnum - 1)->atttypid != col->type)
+			row_column_refuse(def, col, "has another type");
+		c->attnums[i] = attnum;
+		ledger_column[attnum - 1] = true;
 	}
+
+	c->natts = desc->natts;
+	c->defaults = palloc0(sizeof(ExprState *) * (desc->natts + 1));
+	for (int a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+		Node	   *expr;
+
+		if (ledger_column[a] || att->attisdropped || att->attgenerated)
+			continue;
+		expr = build_column_default(rel, a + 1);
+		if (expr != NULL)
+			c->defaults[a] = ExecInitExpr(expression_planner((Expr *) expr), NULL);
+	}
+	pfree(ledger_column);
 }
 
 /* CHECK constraints compiled as ExecRelCheck would, in the current context. */
@@ -225,7 +303,7 @@ row_cache_build(RowTableId id)
 {
 	RowTableCache *c = &caches[id];
 	const RowTableDef *def = &table_defs[id];
-	Oid			namespace = get_namespace_oid("credit_ledger", false);
+	Oid			namespace = get_namespace_oid("credit_ledger", true);
 	Relation	rel;
 	List	   *indexes;
 	ListCell   *lc;
@@ -243,21 +321,29 @@ row_cache_build(RowTableId id)
 		old = MemoryContextSwitchTo(TopMemoryContext);
 		retired_contexts = lappend(retired_contexts, c->context);
 		MemoryContextSwitchTo(old);
+		c->context = NULL;
 	}
 	c->index_count = 0;
 	c->complete = false;
-	c->context = AllocSetContextCreate(CacheMemoryContext, "credit_ledger rows",
-									   ALLOCSET_SMALL_SIZES);
-	c->relid = get_relname_relid(def->name, namespace);
+	c->relid = OidIsValid(namespace) ? get_relname_relid(def->name, namespace) : InvalidOid;
 	if (!OidIsValid(c->relid))
-		elog(ERROR, "credit_ledger: table credit_ledger.%s not found", def->name);
+		row_table_missing(def->name);
 
 	/* from here on, an invalidation of the table makes the caller build again */
 	c->valid = true;
-	rel = table_open(c->relid, AccessShareLock);
-	row_columns_check(rel, def);
+	if (def->columns == NULL)
+	{
+		c->complete = true;
+		return;
+	}
+	rel = try_table_open(c->relid, AccessShareLock);
+	if (rel == NULL)
+		row_table_missing(def->name);
+	c->context = AllocSetContextCreate(CacheMemoryContext, "credit_ledger rows",
+									   ALLOCSET_SMALL_SIZES);
 
 	old = MemoryContextSwitchTo(c->context);
+	row_columns_map(rel, def, c);
 	c->checks = row_checks_compile(rel);
 	indexes = RelationGetIndexList(rel);
 	c->index_oids = palloc(sizeof(Oid) * (list_length(indexes) + 1));
@@ -280,9 +366,43 @@ row_cache_build(RowTableId id)
 
 	for (int k = 0; k < ROW_INDEX_COUNT; k++)
 		if (index_defs[k].table == id && !list_member_oid(indexes, index_keys[k].oid))
-			elog(ERROR, "credit_ledger: index credit_ledger.%s not found", index_defs[k].name);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("index \"credit_ledger.%s\" does not exist", index_defs[k].name),
+					 errdetail("credit_ledger finds rows of credit_ledger.%s through it.", def->name),
+					 errhint("Create the index again as the extension created it.")));
 	table_close(rel, AccessShareLock);
 	c->complete = true;
+}
+
+/*
+ * Locks the table for writing, its cache built; returns it opened when
+ * `open`. A table dropped while the lock was awaited is 42P01; one
+ * changed meanwhile (a new index, a new column) is built again.
+ */
+static Relation
+row_table_lock(RowTableId id, bool open)
+{
+	RowTableCache *c = &caches[id];
+
+	/* taking the lock accepts invalidations: build until none came */
+	for (;;)
+	{
+		Relation	rel = NULL;
+
+		if (!c->valid || !c->complete)
+			row_cache_build(id);
+		if (open)
+			rel = try_table_open(c->relid, RowExclusiveLock);
+		else
+			LockRelationOid(c->relid, RowExclusiveLock);
+		if (open ? rel == NULL : !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(c->relid)))
+			row_table_missing(table_defs[id].name);
+		if (c->valid)
+			return rel;
+		if (rel != NULL)
+			table_close(rel, RowExclusiveLock);
+	}
 }
 
 /* Opens the table for this call (once), with its cached compiled parts. */
@@ -307,16 +427,7 @@ row_table(RowAccess *rows, RowTableId id)
 	}
 	estate = rows->estate;
 
-	/* taking the lock accepts invalidations: build until none came */
-	for (;;)
-	{
-		if (!c->valid || !c->complete)
-			row_cache_build(id);
-		rel = table_open(c->relid, RowExclusiveLock);
-		if (c->valid)
-			break;
-		table_close(rel, RowExclusiveLock);
-	}
+	rel = row_table_lock(id, true);
 
 	old = MemoryContextSwitchTo(estate->es_query_cxt);
 	t = palloc0(sizeof(RowTable));
@@ -358,10 +469,41 @@ row_index_relation(RowTable *t, RowIndexId index)
 	return NULL;				/* keep compiler quiet */
 }
 
+void
+row_require_writable(const char *what, const char *table)
+{
+	if (!XactReadOnly)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			 errmsg("cannot execute %s in a read-only transaction", what),
+			 RecoveryInProgress() ?
+			 errdetail("This server is a hot standby; credit_ledger writes credit_ledger.%s on the primary only.", table) :
+			 errdetail("The call writes credit_ledger.%s; run it in a read-write transaction.", table)));
+}
+
+void
+row_report_skipped(const char *command, const char *table)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+			 errmsg("a trigger skipped the ledger's %s on credit_ledger.%s", command, table),
+			 errdetail("A BEFORE %s trigger on credit_ledger.%s returned NULL; money never moves without its row, so the call changes nothing.",
+					   command, table),
+			 errhint("A trigger on credit_ledger's tables must return the row (NEW).")));
+}
+
+void
+rows_lock_tables(void)
+{
+	for (int t = 0; t < ROW_TABLE_COUNT; t++)
+		(void) row_table_lock(t, false);
+}
+
 /*
- * Locks the row just found, as SELECT ... FOR UPDATE does: waits for a
- * transaction holding it and, under READ COMMITTED, follows it to its
- * latest version. False when that version was deleted.
+ * Locks the row just found, as SELECT ... FOR NO KEY UPDATE does: waits
+ * for a transaction holding it and, under READ COMMITTED, follows it to
+ * its latest version. False when that version was deleted.
  */
 static bool
 row_lock_found(RowTable *t, Snapshot snapshot)
@@ -372,7 +514,7 @@ row_lock_found(RowTable *t, Snapshot snapshot)
 	TM_Result	result;
 
 	result = table_tuple_lock(t->rri->ri_RelationDesc, &tid, snapshot, t->found,
-							  GetCurrentCommandId(true), LockTupleExclusive, LockWaitBlock,
+							  GetCurrentCommandId(true), LockTupleNoKeyExclusive, LockWaitBlock,
 							  TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
 							  (xact_snapshot ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION),
 							  &tmfd);
@@ -389,19 +531,13 @@ row_lock_found(RowTable *t, Snapshot snapshot)
 	return false;				/* keep compiler quiet */
 }
 
-static TupleTableSlot *
-row_find(RowAccess *rows, RowIndexId index, const Datum *keys, bool lock)
+/* An index scan for rows whose leading index columns equal keys. */
+static IndexScanDesc
+row_index_scan(RowTable *t, RowIndexId index, const Datum *keys, Snapshot snapshot)
 {
 	const RowIndexDef *def = &index_defs[index];
-	RowTable   *t = row_table(rows, def->table);
 	ScanKeyData scankeys[ROW_MAX_KEYS];
 	IndexScanDesc scan;
-	Snapshot	snapshot;
-	bool		found;
-
-	/* what this call wrote so far becomes visible, as before a statement */
-	CommandCounterIncrement();
-	snapshot = GetTransactionSnapshot();
 
 	for (int k = 0; k < def->key_count; k++)
 		ScanKeyEntryInitialize(&scankeys[k], 0, k + 1, BTEqualStrategyNumber, InvalidOid,
@@ -410,6 +546,26 @@ row_find(RowAccess *rows, RowIndexId index, const Datum *keys, bool lock)
 	scan = index_beginscan(t->rri->ri_RelationDesc, row_index_relation(t, index), snapshot,
 						   def->key_count, 0);
 	index_rescan(scan, scankeys, def->key_count, NULL, 0);
+	return scan;
+}
+
+static TupleTableSlot *
+row_find(RowAccess *rows, RowIndexId index, const Datum *keys, bool lock)
+{
+	RowTable   *t;
+	IndexScanDesc scan;
+	Snapshot	snapshot;
+	bool		found;
+
+	if (lock)
+		row_require_writable("SELECT FOR NO KEY UPDATE", table_defs[index_defs[index].table].name);
+	t = row_table(rows, index_defs[index].table);
+
+	/* what this call wrote so far becomes visible, as before a statement */
+	CommandCounterIncrement();
+	snapshot = GetTransactionSnapshot();
+
+	scan = row_index_scan(t, index, keys, snapshot);
 	found = index_getnext_slot(scan, ForwardScanDirection, t->found);
 	index_endscan(scan);
 
@@ -433,11 +589,64 @@ row_lock(RowAccess *rows, RowIndexId index, const Datum *keys)
 	return row_find(rows, index, keys, true);
 }
 
+struct RowScan
+{
+	RowTable   *table;
+	IndexScanDesc scan;
+	Snapshot	snapshot;		/* registered: the scan outlives other fetches */
+};
+
+RowScan *
+row_scan_begin(RowAccess *rows, RowIndexId index, const Datum *keys)
+{
+	RowScan    *s = palloc(sizeof(RowScan));
+
+	s->table = row_table(rows, index_defs[index].table);
+	CommandCounterIncrement();
+	s->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	s->scan = row_index_scan(s->table, index, keys, s->snapshot);
+	return s;
+}
+
+TupleTableSlot *
+row_scan_next(RowScan *s)
+{
+	if (index_getnext_slot(s->scan, ForwardScanDirection, s->table->found))
+		return s->table->found;
+	ExecClearTuple(s->table->found);
+	return NULL;
+}
+
+void
+row_scan_end(RowScan *s)
+{
+	index_endscan(s->scan);
+	UnregisterSnapshot(s->snapshot);
+	pfree(s);
+}
+
+/* The cache of the table a fetched row came from. */
+static const RowTableCache *
+row_slot_cache(TupleTableSlot *slot)
+{
+	for (int t = 0; t < ROW_TABLE_COUNT; t++)
+		if (caches[t].relid == slot->tts_tableOid && table_defs[t].columns != NULL)
+			return &caches[t];
+	elog(ERROR, "credit_ledger: a row of relation %u is not one of the ledger's", slot->tts_tableOid);
+	return NULL;				/* keep compiler quiet */
+}
+
+Datum
+row_datum(TupleTableSlot *slot, int column, bool *isnull)
+{
+	return slot_getattr(slot, row_slot_cache(slot)->attnums[column - 1], isnull);
+}
+
 int64
 row_int64(TupleTableSlot *slot, int column, bool *isnull)
 {
 	bool		null;
-	Datum		value = slot_getattr(slot, column, &null);
+	Datum		value = row_datum(slot, column, &null);
 
 	if (isnull)
 		*isnull = null;
@@ -451,9 +660,21 @@ char *
 row_text(TupleTableSlot *slot, int column)
 {
 	bool		null;
-	Datum		value = slot_getattr(slot, column, &null);
+	Datum		value = row_datum(slot, column, &null);
 
 	return null ? NULL : TextDatumGetCString(value);
+}
+
+/*
+ * Whether the write just made stored a row: a BEFORE trigger that returns
+ * NULL makes the executor skip it without a word, and then the slot gets
+ * no tuple id.
+ */
+static void
+row_require_stored(TupleTableSlot *written, const char *command, RowTableId table)
+{
+	if (!ItemPointerIsValid(&written->tts_tid))
+		row_report_skipped(command, table_defs[table].name);
 }
 
 void
@@ -461,11 +682,13 @@ row_update(RowAccess *rows, RowTableId table, int count, const int *columns,
 		   const Datum *values, const bool *nulls)
 {
 	RowTable   *t = rows->tables[table];
+	const AttrNumber *attnums = caches[table].attnums;
 	TupleTableSlot *written;
 	int			natts;
 
 	if (t == NULL || TTS_EMPTY(t->found))
 		elog(ERROR, "credit_ledger: no row of %s fetched to update", table_defs[table].name);
+	row_require_writable("UPDATE", table_defs[table].name);
 	written = t->written;
 	natts = written->tts_tupleDescriptor->natts;
 	slot_getallattrs(t->found);
@@ -474,13 +697,15 @@ row_update(RowAccess *rows, RowTableId table, int count, const int *columns,
 	memcpy(written->tts_isnull, t->found->tts_isnull, sizeof(bool) * natts);
 	for (int i = 0; i < count; i++)
 	{
-		written->tts_values[columns[i] - 1] = values[i];
-		written->tts_isnull[columns[i] - 1] = nulls ? nulls[i] : false;
+		written->tts_values[attnums[columns[i] - 1] - 1] = values[i];
+		written->tts_isnull[attnums[columns[i] - 1] - 1] = nulls ? nulls[i] : false;
 	}
 	ExecStoreVirtualTuple(written);
+	ItemPointerSetInvalid(&written->tts_tid);
 	/* BEFORE UPDATE triggers lock the old version with it: it must see this call's writes */
 	rows->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationUpdate(t->rri, rows->estate, &rows->epqstate, t->found, written);
+	row_require_stored(written, "UPDATE", table);
 	/* the version fetched is gone: a further update must fetch again */
 	ExecClearTuple(t->found);
 }
@@ -489,15 +714,29 @@ void
 row_insert(RowAccess *rows, RowTableId table, const Datum *values, const bool *nulls)
 {
 	RowTable   *t = row_table(rows, table);
+	const RowTableCache *c = &caches[table];
 	TupleTableSlot *written = t->written;
-	int			natts = written->tts_tupleDescriptor->natts;
+	ExprContext *econtext = GetPerTupleExprContext(rows->estate);
 
+	row_require_writable("INSERT", table_defs[table].name);
 	ExecClearTuple(written);
-	memcpy(written->tts_values, values, sizeof(Datum) * natts);
-	memcpy(written->tts_isnull, nulls, sizeof(bool) * natts);
+	for (int a = 0; a < c->natts; a++)
+	{
+		written->tts_isnull[a] = true;
+		if (c->defaults[a] != NULL)
+			written->tts_values[a] = ExecEvalExpr(c->defaults[a], econtext,
+												  &written->tts_isnull[a]);
+	}
+	for (int i = 0; i < table_defs[table].column_count; i++)
+	{
+		written->tts_values[c->attnums[i] - 1] = values[i];
+		written->tts_isnull[c->attnums[i] - 1] = nulls[i];
+	}
 	ExecStoreVirtualTuple(written);
+	ItemPointerSetInvalid(&written->tts_tid);
 	rows->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecSimpleRelationInsert(t->rri, rows->estate, written);
+	row_require_stored(written, "INSERT", table);
 }
 
 void

@@ -19,6 +19,7 @@ typedef enum RowTableId
 	ROW_ACCOUNT,
 	ROW_BUCKET,
 	ROW_ENTRY,
+	ROW_HOLD,					/* written through SPI; row.c only locks it */
 	ROW_TABLE_COUNT
 } RowTableId;
 
@@ -33,8 +34,9 @@ typedef enum RowIndexId
 } RowIndexId;
 
 /*
- * Column numbers, as CREATE TABLE gives them (upgrades only ever append
- * columns). row.c checks the names against the table when it first opens it.
+ * The columns the ledger reads and writes, numbered as CREATE TABLE gave
+ * them. row.c finds each by name and type when it first opens the table,
+ * so columns an operator adds or drops later change nothing here.
  */
 typedef enum AccountColumn
 {
@@ -91,6 +93,8 @@ typedef enum EntryColumn
 	ENTRY_COLUMN_COUNT = ENTRY_CREATED_AT
 } EntryColumn;
 
+#define ROW_MAX_COLUMNS ENTRY_COLUMN_COUNT
+
 typedef struct RowTable RowTable;
 
 /*
@@ -106,22 +110,58 @@ typedef struct RowAccess
 } RowAccess;
 
 /*
+ * Takes RowExclusiveLock on every table a money call may write (account,
+ * bucket, hold, entry), before it reads any of them: a call that read a
+ * table first and wrote it later would upgrade its lock, which deadlocks
+ * with REINDEX. Held to the end of the transaction, as a statement's are.
+ * A table dropped while the call waited (DROP EXTENSION) is 42P01.
+ */
+extern void rows_lock_tables(void);
+
+/*
+ * 25006 in a read-only transaction (BEGIN READ ONLY, a hot standby), as
+ * the executor refuses a write there: `what` (a function or a command)
+ * would write credit_ledger.`table`.
+ */
+extern void row_require_writable(const char *what, const char *table);
+
+/*
+ * 09000 when a trigger on the table skipped the ledger's write (a BEFORE
+ * trigger returned NULL): money never moves without its row.
+ */
+extern void row_report_skipped(const char *command, const char *table);
+
+/*
  * The row whose index key columns equal keys (the index's leading columns,
  * as many as it takes), seen by a snapshot taken now: under READ COMMITTED
  * everything committed so far, and all of this transaction's own writes.
  * The first in index order when several match; NULL when none.
  *
- * row_lock also locks it FOR UPDATE: it waits for a transaction that holds
- * the row, then returns its latest version (under REPEATABLE READ and
- * SERIALIZABLE a row changed since the snapshot raises 40001, as
- * SELECT ... FOR UPDATE does).
+ * row_lock also locks it FOR NO KEY UPDATE (the key never changes, so a
+ * foreign key from an application's table does not conflict with it): it
+ * waits for a transaction that holds the row, then returns its latest
+ * version (under REPEATABLE READ and SERIALIZABLE a row changed since the
+ * snapshot raises 40001, as SELECT ... FOR NO KEY UPDATE does).
  *
  * The slot stays valid until the next fetch from the same table.
  */
 extern TupleTableSlot *row_fetch(RowAccess *rows, RowIndexId index, const Datum *keys);
 extern TupleTableSlot *row_lock(RowAccess *rows, RowIndexId index, const Datum *keys);
 
+/*
+ * The rows whose index key columns equal keys, in index order, in one
+ * index scan on a snapshot taken at its start: rows the call writes while
+ * scanning are not seen again. row_scan_next returns NULL after the last.
+ * Each row returned is the table's row last fetched.
+ */
+typedef struct RowScan RowScan;
+
+extern RowScan *row_scan_begin(RowAccess *rows, RowIndexId index, const Datum *keys);
+extern TupleTableSlot *row_scan_next(RowScan *scan);
+extern void row_scan_end(RowScan *scan);
+
 /* Typed readers of a fetched row's columns. */
+extern Datum row_datum(TupleTableSlot *slot, int column, bool *isnull);
 extern int64 row_int64(TupleTableSlot *slot, int column, bool *isnull);
 extern char *row_text(TupleTableSlot *slot, int column);
 
@@ -132,7 +172,10 @@ extern char *row_text(TupleTableSlot *slot, int column);
 extern void row_update(RowAccess *rows, RowTableId table, int count, const int *columns,
 					   const Datum *values, const bool *nulls);
 
-/* Inserts a row; values and nulls cover every column, in column order. */
+/*
+ * Inserts a row; values and nulls cover the ledger's columns, in their
+ * order. Columns an operator added get their defaults (or NULL).
+ */
 extern void row_insert(RowAccess *rows, RowTableId table, const Datum *values, const bool *nulls);
 
 /* Fires the AFTER triggers the writes queued and closes everything. */

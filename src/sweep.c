@@ -35,7 +35,7 @@ sweep_batch(int max_accounts, SweepResult *result)
 		"   WHERE h.state = 'pending' AND h.expires_at <= $1"
 		"   UNION SELECT b.account_id FROM credit_ledger.bucket b"
 		"   WHERE b.live AND b.expires_at <= $1)"
-		" ORDER BY a.account_id LIMIT $2 FOR UPDATE OF a SKIP LOCKED",
+		" ORDER BY a.account_id LIMIT $2 FOR NO KEY UPDATE OF a SKIP LOCKED",
 		2, {TIMESTAMPTZOID, INT4OID}
 	};
 	Datum		values[2] = {
@@ -81,6 +81,7 @@ credit_ledger_sweep(PG_FUNCTION_ARGS)
 				 errmsg("max_rows must be positive"),
 				 errdetail("max_rows is %d.", max_rows)));
 
+	row_require_writable("sweep", "account");
 	SPI_connect();
 	sweep_batch(max_rows, &result);
 	SPI_finish();

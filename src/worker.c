@@ -171,7 +171,7 @@ static bool
 extension_ready(void)
 {
 	static CachedQuery q = {
-		"SELECT extversion FROM pg_catalog.pg_extension WHERE oid = $1",
+		"SELECT extversion FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) $1",
 		1, {OIDOID}
 	};
 	ExtensionState state = EXTENSION_MISSING;
@@ -249,8 +249,15 @@ worker_sweep_transaction(void)
 static void
 worker_sweep_database(void)
 {
-	/* SKIP LOCKED and fresh row versions: whatever the server's default */
+	/*
+	 * The worker is a superuser in a database someone else may own: the
+	 * owner's ALTER DATABASE ... SET search_path must not put its operators
+	 * and functions before pg_catalog's in the sweep's statements.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	/* SKIP LOCKED and fresh row versions, and writes: whatever the defaults */
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	for (;;)
 	{
 		int			swept = 0;

@@ -152,6 +152,44 @@ FROM pg_class c
 WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind = 'r'
 ORDER BY c.relname"
 
+# Checks on a running cluster, for the scripts check.sh runs. A script sets
+# CHECK_DIR and CHECK_PORT to its cluster (cluster_start's DIR and PORT) and
+# failed=0, then ends with [ "$failed" -eq 0 ].
+
+# sql DB QUERY: one query, unaligned output
+sql() {
+	as_pg "$TREE_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$CHECK_DIR/sock" -p "$CHECK_PORT" \
+		-U postgres -d "$1" -c "$2"
+}
+
+# sqlstate DB STATEMENT: the SQLSTATE the statement raises, or "no error"
+sqlstate() {
+	local out
+	out=$(sql "$1" "DO \$\$ BEGIN $2; RAISE NOTICE 'no error';
+		EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 || true)
+	sed -n 's/^NOTICE:  //p' <<<"$out"
+}
+
+# check WHAT EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then
+		echo "ok - $1"
+	else
+		echo "not ok - $1: expected '$2', got '$3'"
+		failed=1
+	fi
+}
+
+# wait_for DB QUERY: polls (at most 60 s) until QUERY returns t
+wait_for() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ "$(sql "$1" "$2" 2>/dev/null)" = t ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # dsn DIR PORT [DBNAME]: a libpq connection string for a cluster_start cluster
 dsn() {
 	echo "host=$1/sock port=$2 user=postgres dbname=${3:-postgres}"

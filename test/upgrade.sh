@@ -37,18 +37,8 @@ psql_in() {
 psql_calls() {
 	as_pg "$TREE_BIN/psql" -qX -h "$DIR/sock" -p "$PORT" -U postgres -d "$1" 2>&1
 }
-value() { psql_in "$1" -At -c "$2"; }
-
-status=0
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		echo "ok - $1"
-	else
-		echo "not ok - $1: expected '$2', got '$3'"
-		status=1
-	fi
-}
+# lib.sh's sql, check and wait_for
+CHECK_DIR=$DIR CHECK_PORT=$PORT failed=0
 # check_diff NAME EXPECTED-FILE ACTUAL-FILE
 check_diff() {
 	if diff -u "$2" "$3" >"$3.diff"; then
@@ -56,18 +46,8 @@ check_diff() {
 	else
 		echo "not ok - $1 (diff: $3.diff)"
 		head -40 "$3.diff"
-		status=1
+		failed=1
 	fi
-}
-# wait_for SECONDS COMMAND...: polls every 0.2 s until COMMAND succeeds
-wait_for() {
-	local tries=$(($1 * 5))
-	shift
-	for _ in $(seq 1 "$tries"); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	return 1
 }
 grants_only() { sed '/^CREATE ROLE/d; /^GRANT app TO/d' "$U/roles-1.0.sql"; }
 not_swept_lines() { grep -c 'version 1.0 in database "updated" is not swept' "$DIR/server.log" || true; }
@@ -81,19 +61,22 @@ psql_in calls11 -c "CREATE EXTENSION credit_ledger VERSION '1.0'"
 grants_only | psql_in calls11
 psql_in calls11 -c "ALTER EXTENSION credit_ledger UPDATE"
 check "a fresh install is the default version" \
-	"$(value fresh "SELECT default_version FROM pg_available_extensions WHERE name = 'credit_ledger'")" \
-	"$(value fresh "SELECT extversion FROM pg_extension WHERE extname = 'credit_ledger'")"
+	"$(sql fresh "SELECT default_version FROM pg_available_extensions WHERE name = 'credit_ledger'")" \
+	"$(sql fresh "SELECT extversion FROM pg_extension WHERE extname = 'credit_ledger'")"
 
 # 1.0 schema, this library: every 1.0 function answers as in 1.0
 psql_calls updated <"$U/calls-1.0.sql" >"$DIR/calls-1.0-schema.out"
 check_diff "every 1.0 function works on a 1.0 schema with this library" \
 	"$U/calls-1.0.out" "$DIR/calls-1.0-schema.out"
-wait_for 30 test "$(not_swept_lines)" -ge 1 || true
+for _ in $(seq 1 150); do # the worker's first start, its restart 5 s later, its line
+	[ "$(not_swept_lines)" -ge 1 ] && break
+	sleep 0.2
+done
 sleep 3 # 'short-1' (2 s) is due, and the worker has had 15 intervals to sweep
 check "the worker logs one line and waits on a 1.0 schema" "1 pending" \
-	"$(not_swept_lines) $(value updated "SELECT state FROM credit_ledger.hold WHERE event_id = 'short-1'")"
+	"$(not_swept_lines) $(sql updated "SELECT state FROM credit_ledger.hold WHERE event_id = 'short-1'")"
 check "worker_status() on a 1.0 schema" "t" \
-	"$(value updated "SELECT pid IS NOT NULL AND last_sweep_at IS NULL FROM credit_ledger.worker_status()")"
+	"$(sql updated "SELECT pid IS NOT NULL AND last_sweep_at IS NULL FROM credit_ledger.worker_status()")"
 
 # the update, while the worker runs and clients call the ledger
 /usr/bin/python3 "$CL_REPO/test/ledger_load.py" run --dsn "$(dsn "$DIR" "$PORT" updated)" \
@@ -106,17 +89,17 @@ if wait "$load"; then
 else
 	echo "not ok - the load across the update failed:"
 	cat "$DIR/load.log"
-	status=1
+	failed=1
 fi
 psql_calls updated <"$U/after-update.sql" >"$DIR/after-update.out"
 check_diff "after the update: verify() empty, 1.0 holds settle, 1.0 events replay, no new GRANT needed" \
 	"$U/after-update.out" "$DIR/after-update.out"
 psql_in updated -qAt -c "SELECT 1 FROM credit_ledger.reserve(1002, 1, 'short-2', interval '1 second')" >/dev/null
-if wait_for 30 test "$(value updated "SELECT holds_expired > 0 FROM credit_ledger.worker_status()")" = t; then
+if wait_for updated "SELECT holds_expired > 0 FROM credit_ledger.worker_status()"; then
 	echo "ok - the worker sweeps the updated schema"
 else
 	echo "not ok - the worker did not sweep after the update"
-	status=1
+	failed=1
 fi
 grep -E 'credit_ledger sweeper' "$DIR/server.log" | sed 's/^.*credit_ledger sweeper/  log: credit_ledger sweeper/' | sort | uniq -c
 
@@ -140,8 +123,8 @@ check "every table and sequence is registered with pg_extension_config_dump" "0"
 # pg_dump of the updated database into a fresh one, the worker stopped
 # first so that the rows stay as dumped
 psql_in postgres -c "ALTER SYSTEM SET credit_ledger.sweeper_enabled = off" -c "SELECT pg_reload_conf()" >/dev/null
-wait_for 30 test "$(value postgres "SELECT count(*) FROM pg_stat_activity
-	WHERE backend_type = 'credit_ledger sweeper' AND datname IS NOT NULL")" = 0 \
+wait_for postgres "SELECT count(*) = 0 FROM pg_stat_activity
+	WHERE backend_type = 'credit_ledger sweeper' AND datname IS NOT NULL" \
 	|| echo "upgrade: the worker did not leave its database"
 as_pg "$TREE_BIN/pg_dump" -Fc -h "$DIR/sock" -p "$PORT" -U postgres -f "$DIR/updated.dump" updated
 psql_in postgres -c "CREATE DATABASE restored"
@@ -149,8 +132,8 @@ as_pg "$TREE_BIN/pg_restore" --exit-on-error -h "$DIR/sock" -p "$PORT" -U postgr
 psql_in restored <"$U/catalog.sql" >"$DIR/catalog-restored.txt"
 check_diff "a dump of the updated database restores with the same catalog and grants" \
 	"$DIR/catalog-updated.txt" "$DIR/catalog-restored.txt"
-value updated "$FINGERPRINT" >"$DIR/rows-updated.txt"
-value restored "$FINGERPRINT" >"$DIR/rows-restored.txt"
+sql updated "$FINGERPRINT" >"$DIR/rows-updated.txt"
+sql restored "$FINGERPRINT" >"$DIR/rows-restored.txt"
 check_diff "... and the same rows in every table" "$DIR/rows-updated.txt" "$DIR/rows-restored.txt"
-check "verify() in the restored database" "0" "$(value restored "SELECT count(*) FROM credit_ledger.verify()")"
-exit "$status"
+check "verify() in the restored database" "0" "$(sql restored "SELECT count(*) FROM credit_ledger.verify()")"
+[ "$failed" -eq 0 ]

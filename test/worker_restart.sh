@@ -17,32 +17,8 @@ cluster_start "$DIR" "$PORT" "$TREE_BIN" "listen_addresses = ''" "fsync = off" \
 	"credit_ledger.database = 'ledger'" "credit_ledger.sweep_interval = '200ms'" \
 	"log_line_prefix = '%m %b[%p] '"
 trap 'cluster_stop "$DIR" "$TREE_BIN"' EXIT
-
-# sql DB QUERY: one query, unaligned output
-sql() {
-	as_pg "$TREE_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$DIR/sock" -p "$PORT" \
-		-U postgres -d "$1" -c "$2"
-}
-
-# check WHAT EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		echo "ok - $1"
-	else
-		echo "not ok - $1: expected '$2', got '$3'"
-		failed=1
-	fi
-}
-
-# wait_for DB QUERY: polls (at most 60 s) until QUERY returns t
-wait_for() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		[ "$(sql "$1" "$2" 2>/dev/null)" = t ] && return 0
-		sleep 0.2
-	done
-	return 1
-}
+CHECK_DIR=$DIR
+CHECK_PORT=$PORT
 
 worker_lines() {
 	grep -c "credit_ledger sweeper\[.*\(ERROR\|FATAL\)" "$LOG" || true
@@ -123,8 +99,7 @@ echo "shared_preload_libraries = ''" >>"$DIR/data/postgresql.conf"
 as_pg "$TREE_BIN/pg_ctl" -D "$DIR/data" -l "$LOG" -w -m fast restart >/dev/null
 sql postgres "CREATE EXTENSION credit_ledger" >/dev/null 2>&1
 check "no worker without preloading" 0 "$(sql postgres "SELECT count(*) FROM ($worker_db) w")"
-state=$(sql postgres "DO \$\$ BEGIN PERFORM credit_ledger.worker_status();
-	RAISE EXCEPTION 'no error'; EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END \$\$" 2>&1 || true)
-check "worker_status() without preloading" "NOTICE:  55000" "$(grep NOTICE <<<"$state")"
+check "worker_status() without preloading" 55000 \
+	"$(sqlstate postgres "PERFORM credit_ledger.worker_status()")"
 
 [ "$failed" -eq 0 ]
