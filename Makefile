@@ -41,7 +41,8 @@ DATA = sql/credit_ledger--1.0.sql sql/credit_ledger--1.0--1.1.sql
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
-	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry events
+	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
+	reading_nulls price_rule_keep events
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \

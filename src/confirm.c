@@ -8,7 +8,10 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
+
 #include "credit_ledger.h"
+#include "errors.h"
 
 PG_FUNCTION_INFO_V1(credit_ledger_confirm);
 
@@ -37,6 +40,29 @@ hold_split(const Hold *hold, int64 final, Slices *consumed, Slices *unused, int6
 	*unbacked = Min(left, hold->amount - slices_total(&hold->slices));
 }
 
+/*
+ * A confirm for more than held draws the excess from available: refused
+ * (LD001) past the credit limit, with a DETAIL that names what the caller
+ * asked for (the final amount), not only the excess.
+ */
+static void
+confirm_require_available(const LedgerAccount *acct, int64 hold_id, const Hold *hold, int64 final)
+{
+	int64		available = credits_sub(acct->balance, acct->reserved);
+	int64		excess = final - hold->amount;
+	int64		after;
+
+	if (!pg_sub_s64_overflow(available, excess, &after) && after >= -acct->credit_limit)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_LD_INSUFFICIENT_CREDIT),
+			 errmsg("insufficient credit"),
+			 errdetail("Account %lld: available %lld, requested %lld (hold %lld holds %lld, so %lld more), credit limit %lld.",
+					   (long long) acct->account_id, (long long) available, (long long) final,
+					   (long long) hold_id, (long long) hold->amount, (long long) excess,
+					   (long long) acct->credit_limit)));
+}
+
 void
 hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
 			 Datum metadata, bool has_metadata, int64 price_rule_id, const int64 *tokens)
@@ -59,7 +85,7 @@ hold_confirm(LedgerOp *op, int64 hold_id, bool has_amount, int64 amount,
 		int64		excess = final - hold.amount;
 
 		account_require_active(&op->acct, false);
-		account_require_available(&op->acct, excess);
+		confirm_require_available(&op->acct, hold_id, &hold, final);
 		unbacked = credits_add(unbacked, excess);
 	}
 	else

@@ -18,15 +18,6 @@ psql_in() {
 psql_in postgres -c "CREATE DATABASE ledger" -c "CREATE DATABASE restored"
 psql_in ledger -c "CREATE EXTENSION credit_ledger"
 
-# every extension table as "name rows md5-of-rows", one line each
-FINGERPRINT="
-SELECT c.relname || ' ' || (xpath('/row/f/text()', query_to_xml(format(
-         'SELECT count(*) || '' '' || coalesce(md5(string_agg(x::text, ''|'' ORDER BY x::text)), ''-'') AS f FROM %s x',
-         c.oid::regclass), false, true, '')))[1]::text
-FROM pg_class c
-WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind = 'r'
-ORDER BY c.relname"
-
 /usr/bin/python3 "$CL_REPO/test/ledger_load.py" run --dsn "$(dsn "$DIR" "$PORT" ledger)" \
 	--clients 8 --accounts 6 --seconds 10 >"$DIR/load.log" 2>&1 &
 load=$!
