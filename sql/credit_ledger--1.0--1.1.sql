@@ -233,6 +233,12 @@ CREATE VIEW credit_ledger.events AS
     FROM credit_ledger.event e;
 COMMENT ON VIEW credit_ledger.events IS
     'credit_ledger: the events kept (see credit_ledger.event_retention), newest last by event_seq';
+COMMENT ON COLUMN credit_ledger.events.event_seq IS 'increasing in the order the events were written';
+COMMENT ON COLUMN credit_ledger.events.account_id IS 'the account the event is about';
+COMMENT ON COLUMN credit_ledger.events.kind IS 'balance.low, balance.depleted, balance.recovered, hold.expired or grant.expired';
+COMMENT ON COLUMN credit_ledger.events.entry_id IS 'the ledger entry of the change';
+COMMENT ON COLUMN credit_ledger.events.payload IS 'the figures: available_before, available_after, balance, threshold, hold_id, bucket_id, amount (those that apply)';
+COMMENT ON COLUMN credit_ledger.events.created_at IS 'the instant of the call that wrote the event';
 
 CREATE FUNCTION credit_ledger.set_alert(account_id bigint, low_balance bigint)
     RETURNS void

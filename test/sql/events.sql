@@ -25,7 +25,7 @@ SELECT available FROM credit_ledger.grant_credits(7901, 100, 'ev-g2');
 SELECT available FROM credit_ledger.deduct(7901, 60, 'ev-d5');
 SELECT hold_id IS NOT NULL AS held, available FROM credit_ledger.reserve(7901, 40, 'ev-h1', '1 hour');
 SELECT available FROM credit_ledger.cancel(7901, (SELECT hold_id FROM credit_ledger.hold WHERE event_id = 'ev-h1'));
-SELECT * FROM ev ORDER BY seq;
+SELECT account_id, kind, entry_kind, entry_event, figures FROM ev ORDER BY seq;
 
 -- no threshold of its own: credit_ledger.default_low_balance (none by default)
 SET credit_ledger.default_low_balance = '20';
@@ -39,7 +39,7 @@ SELECT credit_ledger.set_alert(7902, NULL);
 SELECT available FROM credit_ledger.grant_credits(7902, 40, 'ev-g5');
 SELECT available FROM credit_ledger.deduct(7902, 35, 'ev-d8');
 RESET credit_ledger.default_low_balance;
-SELECT * FROM ev WHERE account_id = 7902 ORDER BY seq;
+SELECT account_id, kind, entry_kind, entry_event, figures FROM ev WHERE account_id = 7902 ORDER BY seq;
 SELECT expect_error($$SET credit_ledger.default_low_balance = 'lots'$$);
 SELECT expect_error($$SELECT credit_ledger.set_alert(7999, 10)$$);
 SELECT expect_error($$SELECT credit_ledger.set_alert(NULL, 10)$$);
@@ -50,7 +50,7 @@ SELECT available FROM credit_ledger.grant_credits(7903, 5, 'ev-g7', expires_at =
 SELECT hold_id IS NOT NULL AS held FROM credit_ledger.reserve(7903, 10, 'ev-h2', '1 second');
 SELECT pg_sleep(1.2);
 SELECT * FROM credit_ledger.sweep();
-SELECT * FROM ev WHERE account_id = 7903 ORDER BY seq;
+SELECT account_id, kind, entry_kind, entry_event, figures FROM ev WHERE account_id = 7903 ORDER BY seq;
 
 -- consumers: every one sees every event; the same again until acknowledged
 SELECT count(*) AS polled FROM credit_ledger.poll_events('ev-a', 100000) WHERE account_id BETWEEN 7901 AND 7909;
