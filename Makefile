@@ -19,6 +19,7 @@ OBJS = \
 	src/idempotency.o \
 	src/money.o \
 	src/operation.o \
+	src/orders.o \
 	src/price_cache.o \
 	src/pricing.o \
 	src/query.o \
@@ -42,12 +43,12 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events
+	reading_nulls price_rule_keep events shop
 REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
-	events_cross_race events_late_commit events_notify
+	events_cross_race events_late_commit events_notify pay_order_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
 
 PG_CONFIG ?= pg_config

@@ -75,6 +75,8 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	orders_define_settings();
+
 	/* superuser-set: an application role must not raise its own bound */
 	DefineCustomIntVariable("credit_ledger.max_text_size",
 							"Largest description, reason, source or metadata a call may store.",

@@ -222,6 +222,11 @@ extern int64 events_prune(int max_rows);
 extern bool default_low_balance_check(char **newval, void **extra, GucSource source);
 extern void default_low_balance_assign(const char *newval, void *extra);
 
+/* ---- the shop's orders (orders.c) ---- */
+extern int	credit_ledger_order_ttl_s;
+extern void orders_define_settings(void);
+extern int64 orders_expire_due(int max_rows);
+
 /* ---- the sweep (sweep.c) ---- */
 typedef struct SweepResult
 {

@@ -63,6 +63,7 @@ sweep_batch(int max_accounts, SweepResult *result)
 	}
 	result->accounts = (int) rows;
 	events_prune(max_accounts);
+	orders_expire_due(max_accounts);
 }
 
 Datum
