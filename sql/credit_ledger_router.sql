@@ -1,0 +1,413 @@
+-- credit_ledger_router.sql: the router of a sharded credit_ledger (README,
+-- "Scaling out"). Apply with psql to a router database that has
+-- CREATE EXTENSION plproxy, after the operator has described the shards as
+-- the PL/Proxy cluster credit_ledger:
+--
+--   CREATE SERVER credit_ledger FOREIGN DATA WRAPPER plproxy
+--       OPTIONS (connection_lifetime '1800',
+--                p0 'dbname=app host=shard0 port=5432',
+--                p1 'dbname=app host=shard1 port=5432', ...);   -- a power of two
+--   CREATE USER MAPPING FOR PUBLIC SERVER credit_ledger OPTIONS (user 'app');
+--
+-- Every shard is an ordinary server with the extension and its worker. This
+-- script creates schema credit_ledger with the public functions of the
+-- extension (1.0 and 1.1), same names, argument lists, defaults and result
+-- types, and nothing else but the result types and a few helpers named _*:
+--
+-- - a call that names an account runs on the shard hashint8(account_id)
+--   picks (PL/Proxy masks the hash with shard count - 1);
+-- - pay_order and cancel_order name an order, not an account: they run on
+--   every shard, the shard that has the order answers and the others return
+--   no row (an order no shard has is asked of shard 0 for its LD011);
+-- - quote, resolve_price and products() read reference data, the same on
+--   every shard (logical replication): they run on any one shard;
+-- - the readings and housekeeping run on all shards and are merged: verify,
+--   sweep (summed), worker_status (a row per shard), the views as functions
+--   (accounts(), entries(), pending_holds(), expiring_grants(), events(),
+--   orders()), and poll_events / ack_events with a cursor per shard (event_seq
+--   is renumbered as shard_seq * shard count + shard, see _event_seq).
+--
+-- Errors raised on a shard reach the caller with their SQLSTATE, message and
+-- DETAIL (PL/Proxy re-raises them); test/scale.sh checks it.
+
+CREATE SCHEMA credit_ledger;
+REVOKE ALL ON SCHEMA credit_ledger FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- Result types: the shards' composite types and view rows, column for column
+---------------------------------------------------------------------------
+
+CREATE TYPE credit_ledger.op_result AS (
+    entry_id bigint, hold_id bigint, account_id bigint, amount bigint,
+    balance bigint, reserved bigint, available bigint, replayed boolean);
+
+CREATE TYPE credit_ledger.account_balance AS (
+    account_id bigint, balance bigint, reserved bigint, available bigint,
+    credit_limit bigint, status text, total_granted bigint, total_consumed bigint,
+    total_expired bigint, total_refunded bigint, next_expiry_at timestamptz,
+    next_expiry_amount bigint);
+
+CREATE TYPE credit_ledger.accounts AS (
+    account_id bigint, balance bigint, reserved bigint, available bigint,
+    credit_limit bigint, status text, total_granted bigint, total_consumed bigint,
+    total_expired bigint, total_refunded bigint, next_expiry_at timestamptz,
+    next_expiry_amount bigint, metadata jsonb, created_at timestamptz,
+    status_reason text, status_changed_at timestamptz);
+
+CREATE TYPE credit_ledger.entries AS (
+    entry_id bigint, account_id bigint, kind text, amount bigint, reserved_delta bigint,
+    balance_after bigint, reserved_after bigint, event_id text, hold_id bigint,
+    source text, description text, metadata jsonb, price_rule_id bigint,
+    input_tokens bigint, output_tokens bigint, cached_tokens bigint,
+    reasoning_tokens bigint, bucket_ids bigint[], bucket_amounts bigint[],
+    ref_entry_id bigint, created_at timestamptz);
+
+CREATE TYPE credit_ledger.pending_holds AS (
+    hold_id bigint, account_id bigint, amount bigint, created_at timestamptz,
+    expires_at timestamptz, event_id text);
+
+CREATE TYPE credit_ledger.expiring_grants AS (
+    account_id bigint, bucket_id bigint, source text, remaining bigint,
+    expires_at timestamptz);
+
+CREATE TYPE credit_ledger.events AS (
+    event_seq bigint, account_id bigint, kind text, entry_id bigint, payload jsonb,
+    created_at timestamptz);
+
+CREATE TYPE credit_ledger.price_rule AS (
+    id bigint, scene text, provider text, model text, input_price numeric,
+    output_price numeric, cached_price numeric, reasoning_price numeric,
+    request_price numeric, min_charge bigint, priority integer,
+    valid_from timestamptz, valid_until timestamptz, active boolean, description text);
+
+CREATE TYPE credit_ledger.products AS (
+    product_id bigint, sku text, name text, description text, credits bigint,
+    price_minor bigint, original_price_minor bigint, currency text, badge text,
+    sort_order integer);
+
+CREATE TYPE credit_ledger.credit_order AS (
+    order_no text, account_id bigint, status text, product_id bigint, sku text,
+    product_name text, quantity integer, credits bigint, amount_minor bigint,
+    currency text, grant_source text, grant_expires_after interval,
+    grant_priority integer, created_at timestamptz, expires_at timestamptz,
+    paid_at timestamptz, payment_ref text, paid_minor bigint, grant_entry_id bigint,
+    closed_at timestamptz);
+
+CREATE TYPE credit_ledger.orders AS (
+    order_no text, account_id bigint, status text, sku text, product_name text,
+    quantity integer, credits bigint, amount_minor bigint, currency text,
+    created_at timestamptz, expires_at timestamptz, paid_at timestamptz,
+    payment_ref text, paid_minor bigint, grant_entry_id bigint, closed_at timestamptz);
+
+---------------------------------------------------------------------------
+-- Calls that name an account: the shard of hashint8(account_id)
+---------------------------------------------------------------------------
+
+-- hashint8(account_id); NULL (PL/Proxy refuses a NULL hash with XX000) goes
+-- to shard 0, which refuses the call with the extension's own 22004.
+CREATE FUNCTION credit_ledger._hash(account_id bigint)
+    RETURNS integer LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce(hashint8(account_id), 0) $$;
+
+CREATE FUNCTION credit_ledger.open_account(account_id bigint, credit_limit bigint DEFAULT 0,
+                                           metadata jsonb DEFAULT NULL)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.set_status(account_id bigint, status text, reason text DEFAULT NULL)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.set_credit_limit(account_id bigint, credit_limit bigint)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.grant_credits(account_id bigint, amount bigint, event_id text,
+                                            source text DEFAULT 'recharge',
+                                            expires_at timestamptz DEFAULT NULL,
+                                            priority integer DEFAULT 0,
+                                            description text DEFAULT NULL,
+                                            metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.deduct(account_id bigint, amount bigint, event_id text,
+                                     source text DEFAULT 'usage',
+                                     description text DEFAULT NULL,
+                                     metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.refund(account_id bigint, event_id text, original_event_id text,
+                                     amount bigint DEFAULT NULL,
+                                     description text DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.adjust(account_id bigint, delta bigint, event_id text, reason text)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.reserve(account_id bigint, amount bigint, event_id text,
+                                      ttl interval DEFAULT NULL,
+                                      source text DEFAULT 'usage',
+                                      description text DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.confirm(account_id bigint, hold_id bigint,
+                                      amount bigint DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.cancel(account_id bigint, hold_id bigint, reason text DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.balance(account_id bigint)
+    RETURNS credit_ledger.account_balance LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.history(account_id bigint, max_rows integer DEFAULT 50,
+                                      before_entry_id bigint DEFAULT NULL)
+    RETURNS SETOF credit_ledger.entries LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.charge(account_id bigint, event_id text,
+                                     scene text, provider text, model text,
+                                     input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                     cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
+                                     hold_id bigint DEFAULT NULL, metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.reward(account_id bigint, source text, event_id text,
+                                     metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.consumption(account_id bigint, since timestamptz DEFAULT NULL,
+                                          until timestamptz DEFAULT NULL,
+                                          OUT credits bigint, OUT calls bigint,
+                                          OUT input_tokens bigint, OUT output_tokens bigint,
+                                          OUT cached_tokens bigint, OUT reasoning_tokens bigint)
+    RETURNS record LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.set_alert(account_id bigint, low_balance bigint)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.create_order(account_id bigint, sku text, quantity integer, order_no text)
+    RETURNS credit_ledger.credit_order LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+---------------------------------------------------------------------------
+-- Reference data (the same on every shard): any one shard
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.resolve_price(scene text, provider text, model text,
+                                            at timestamptz DEFAULT pg_catalog.now())
+    RETURNS credit_ledger.price_rule LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ANY; $$;
+
+CREATE FUNCTION credit_ledger.quote(scene text, provider text, model text,
+                                    input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                    cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0)
+    RETURNS bigint LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ANY; $$;
+
+CREATE FUNCTION credit_ledger.products()
+    RETURNS SETOF credit_ledger.products LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ANY;
+      SELECT * FROM credit_ledger.products; $$;
+
+---------------------------------------------------------------------------
+-- Orders: named by order_no, which does not say the account
+---------------------------------------------------------------------------
+
+-- On every shard: the shard that has the order runs the call, the others
+-- return no row.
+CREATE FUNCTION credit_ledger._pay_order_all(order_no text, payment_ref text, paid_minor bigint,
+                                             currency text)
+    RETURNS SETOF credit_ledger.credit_order LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL;
+      SELECT p.* FROM credit_ledger.orders o,
+             LATERAL credit_ledger.pay_order(o.order_no, $2, $3, $4) p
+      WHERE o.order_no = $1; $$;
+
+CREATE FUNCTION credit_ledger._cancel_order_all(order_no text)
+    RETURNS SETOF credit_ledger.credit_order LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL;
+      SELECT c.* FROM credit_ledger.orders o,
+             LATERAL credit_ledger.cancel_order(o.order_no) c
+      WHERE o.order_no = $1; $$;
+
+-- An order no shard has (or a NULL argument): shard 0 refuses it with the
+-- extension's own error.
+CREATE FUNCTION credit_ledger._pay_order_refuse(order_no text, payment_ref text, paid_minor bigint,
+                                                currency text)
+    RETURNS credit_ledger.credit_order LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON 0; TARGET credit_ledger.pay_order; $$;
+
+CREATE FUNCTION credit_ledger._cancel_order_refuse(order_no text)
+    RETURNS credit_ledger.credit_order LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON 0; TARGET credit_ledger.cancel_order; $$;
+
+CREATE FUNCTION credit_ledger.pay_order(order_no text, payment_ref text, paid_minor bigint, currency text)
+    RETURNS credit_ledger.credit_order
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o credit_ledger.credit_order;
+BEGIN
+    SELECT * INTO o FROM credit_ledger._pay_order_all(order_no, payment_ref, paid_minor, currency);
+    IF NOT FOUND THEN
+        o := credit_ledger._pay_order_refuse(order_no, payment_ref, paid_minor, currency);
+    END IF;
+    RETURN o;
+END
+$$;
+
+CREATE FUNCTION credit_ledger.cancel_order(order_no text)
+    RETURNS credit_ledger.credit_order
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o credit_ledger.credit_order;
+BEGIN
+    SELECT * INTO o FROM credit_ledger._cancel_order_all(order_no);
+    IF NOT FOUND THEN
+        o := credit_ledger._cancel_order_refuse(order_no);
+    END IF;
+    RETURN o;
+END
+$$;
+
+---------------------------------------------------------------------------
+-- Readings and housekeeping: every shard, merged
+---------------------------------------------------------------------------
+
+CREATE FUNCTION credit_ledger.verify(account_id bigint DEFAULT NULL)
+    RETURNS TABLE (account_id bigint, check_name text, expected text, actual text)
+    LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; $$;
+
+CREATE FUNCTION credit_ledger._sweep_all(max_rows integer,
+                                         OUT holds_expired integer, OUT grants_expired integer)
+    RETURNS SETOF record LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; TARGET credit_ledger.sweep; $$;
+
+-- max_rows accounts on each shard; the figures are the sums over the shards
+CREATE FUNCTION credit_ledger.sweep(max_rows integer DEFAULT 1000,
+                                    OUT holds_expired integer, OUT grants_expired integer)
+    RETURNS record LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT sum(s.holds_expired)::integer, sum(s.grants_expired)::integer
+    FROM credit_ledger._sweep_all(max_rows) s
+$$;
+
+-- one row per shard (on one server: one row)
+CREATE FUNCTION credit_ledger.worker_status(OUT pid integer, OUT database text,
+                                            OUT last_sweep_at timestamptz,
+                                            OUT holds_expired bigint, OUT grants_expired bigint,
+                                            OUT last_error text)
+    RETURNS SETOF record LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; $$;
+
+CREATE FUNCTION credit_ledger.accounts()
+    RETURNS SETOF credit_ledger.accounts LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.accounts; $$;
+
+CREATE FUNCTION credit_ledger.entries()
+    RETURNS SETOF credit_ledger.entries LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.entries; $$;
+
+CREATE FUNCTION credit_ledger.pending_holds()
+    RETURNS SETOF credit_ledger.pending_holds LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.pending_holds; $$;
+
+CREATE FUNCTION credit_ledger.expiring_grants()
+    RETURNS SETOF credit_ledger.expiring_grants LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.expiring_grants; $$;
+
+CREATE FUNCTION credit_ledger.orders()
+    RETURNS SETOF credit_ledger.orders LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.orders; $$;
+
+---------------------------------------------------------------------------
+-- Events: a cursor per shard
+---------------------------------------------------------------------------
+
+-- The shard count: the p0, p1... options of the server credit_ledger.
+CREATE FUNCTION credit_ledger._shard_count()
+    RETURNS integer LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT count(*)::integer
+    FROM pg_foreign_server s, unnest(s.srvoptions) o
+    WHERE s.srvname = 'credit_ledger' AND o ~ '^p[0-9]+='
+$$;
+
+-- The router's event_seq: the shard's event_seq * shard count + the shard
+-- (the one hashint8(account_id) picks), so that it names one event of one
+-- shard and ack_events knows where to go.
+CREATE FUNCTION credit_ledger._event_seq(shard_seq bigint, account_id bigint, shards integer)
+    RETURNS bigint LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT shard_seq * shards + (hashint8(account_id) & (shards - 1))
+$$;
+
+CREATE FUNCTION credit_ledger._events_all()
+    RETURNS SETOF credit_ledger.events LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.events; $$;
+
+CREATE FUNCTION credit_ledger.events()
+    RETURNS SETOF credit_ledger.events
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT credit_ledger._event_seq(e.event_seq, e.account_id, credit_ledger._shard_count()),
+           e.account_id, e.kind, e.entry_id, e.payload, e.created_at
+    FROM credit_ledger._events_all() e
+$$;
+
+CREATE FUNCTION credit_ledger._poll_events_all(consumer text, max_rows integer)
+    RETURNS SETOF credit_ledger.events LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; TARGET credit_ledger.poll_events; $$;
+
+-- Up to max_rows events of each shard, each shard's in its delivery order
+-- (at least once, as on one server); no order across shards.
+CREATE FUNCTION credit_ledger.poll_events(consumer text, max_rows integer DEFAULT 100)
+    RETURNS SETOF credit_ledger.events
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT credit_ledger._event_seq(e.event_seq, e.account_id, credit_ledger._shard_count()),
+           e.account_id, e.kind, e.entry_id, e.payload, e.created_at
+    FROM credit_ledger._poll_events_all(consumer, max_rows) e
+$$;
+
+CREATE FUNCTION credit_ledger._seq_shard(up_to_seq bigint)
+    RETURNS integer LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(up_to_seq % credit_ledger._shard_count(), 0)::integer
+$$;
+
+CREATE FUNCTION credit_ledger._ack_events_on(consumer text, up_to_seq bigint, shards integer)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._seq_shard(up_to_seq);
+      SELECT credit_ledger.ack_events($1, $2 / $3); $$;
+
+-- Acknowledges, on the shard event up_to_seq came from, every event of that
+-- shard delivered up to it: acknowledge the last event of each shard.
+CREATE FUNCTION credit_ledger.ack_events(consumer text, up_to_seq bigint)
+    RETURNS void
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT credit_ledger._ack_events_on(consumer, up_to_seq, credit_ledger._shard_count())
+$$;
+
+-- Nothing for PUBLIC: grant the application and the operators what the
+-- README's Roles section grants them on one server, here on the router
+-- (the user mapping's role needs those grants on the shards).
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA credit_ledger FROM PUBLIC;
