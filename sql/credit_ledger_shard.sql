@@ -15,10 +15,14 @@ CREATE TRIGGER price_rule_changed_by_replication AFTER INSERT OR UPDATE OR DELET
     FOR EACH ROW EXECUTE FUNCTION credit_ledger.price_rules_changed();
 ALTER TABLE credit_ledger.price_rule ENABLE REPLICA TRIGGER price_rule_changed_by_replication;
 
--- Entries record the rule that priced them: deleting or renumbering such a
--- rule is refused (23503) on the config database only if its entries are
--- there, and they are on the shards. Fire the guard under replication too:
--- such a change then stops the subscription (its error is in the shard's
--- log) instead of orphaning entries. Retire a rule with active = false.
-ALTER TABLE credit_ledger.price_rule ENABLE ALWAYS TRIGGER price_rule_keep_priced;
+-- Entries record the rule that priced them, and they are on the shards, not
+-- on the config database: guard their rules under replication too, so that
+-- deleting or truncating such a rule on the config database stops the
+-- subscription (the 23503 is in the shard's log) instead of orphaning
+-- entries. Retire a rule with active = false. (The extension's own row
+-- guard is not enabled for replication: it also fires for UPDATE OF id,
+-- and the apply worker's updates name every column.)
+CREATE TRIGGER price_rule_keep_priced_by_replication BEFORE DELETE ON credit_ledger.price_rule
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.refuse_priced_rule_delete();
+ALTER TABLE credit_ledger.price_rule ENABLE REPLICA TRIGGER price_rule_keep_priced_by_replication;
 ALTER TABLE credit_ledger.price_rule ENABLE ALWAYS TRIGGER price_rule_keep_priced_truncate;

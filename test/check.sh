@@ -132,13 +132,14 @@ run_script stress "$CL_REPO/test/stress.sh"
 run_script crash "$CL_REPO/test/crash.sh"
 run_script backup "$CL_REPO/test/backup.sh"
 run_script sqlsmith "$CL_REPO/test/sqlsmith.sh"
+run_script scale "$CL_REPO/test/scale.sh"
 
 echo
 if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
 fi
 echo "counted: each pg_regress test (fresh and updated database), isolation spec and pgTAP file," \
-	"and each script suite (upgrade, readme, worker_restart, hostile_owner, standby, bench-smoke, stress, crash, backup, sqlsmith);" \
+	"and each script suite (upgrade, readme, worker_restart, hostile_owner, standby, bench-smoke, stress, crash, backup, sqlsmith, scale);" \
 	"$(((SECONDS + 30) / 60)) min"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

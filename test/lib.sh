@@ -77,12 +77,13 @@ cluster_stop() {
 # install before it does, and if a missing package needs a newer version of
 # an installed one (a server-dev package newer than the installed libpq),
 # it names that upgrade first. python3-psycopg2 drives test/ledger_load.py
-# (the stress, crash, backup and upgrade loads).
+# (the stress, crash, backup and upgrade loads); postgresql-15-plproxy is the
+# router of test/scale.sh (the ledger sharded, README "Scaling out").
 install_deps() {
 	local packages=(
 		postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
 		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith
-		python3-psycopg2
+		python3-psycopg2 postgresql-15-plproxy
 	)
 	local missing=() p
 	for p in "${packages[@]}"; do
