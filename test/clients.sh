@@ -90,7 +90,7 @@ run_typescript() {
 	cd "$build"
 	npm ci --no-audit --no-fund --loglevel=error
 	npx tsc -p .
-	timeout 120 node --test --test-reporter=tap dist/
+	timeout 120 node --test --test-reporter=spec dist/
 }
 
 passed=0
