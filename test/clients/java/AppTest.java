@@ -255,7 +255,7 @@ public final class AppTest {
                 System.out.println("not ok " + n + " - " + t.getKey() + ": " + e);
             }
         }
-        System.out.println((n - failed) + " passed, " + failed + " failed");
+        System.out.println("java: " + (n - failed) + " of " + n + " tests passed");
         System.exit(failed == 0 ? 0 : 1);
     }
 }
