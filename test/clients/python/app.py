@@ -160,3 +160,16 @@ class LowBalanceListener:
             if events:
                 self.conn.execute("SELECT credit_ledger.ack_events(%s, %s)",
                                   (self.consumer, events[-1][0]))
+
+
+if __name__ == "__main__":
+    # python3 app.py: top up account 42, answer one chat request, show the balance
+    with connect() as conn:
+        top_up(conn, 42, 1000, "demo-payment-1")
+        try:
+            res = save_answer(conn, 42, "demo-request-1", "hi", "hello", 1000, 500)
+            print(f"charged {res.amount} credits (replayed: {res.replayed}), available {res.available}")
+        except psycopg.Error as e:
+            if e.sqlstate != "LD001":
+                raise
+            print("out of credits:", e.diag.message_detail)
