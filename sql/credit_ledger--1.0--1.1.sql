@@ -197,6 +197,8 @@ CREATE TABLE credit_ledger.event (
 );
 CREATE SEQUENCE credit_ledger.event_delivery_seq OWNED BY credit_ledger.event.delivery;
 CREATE INDEX event_undelivered ON credit_ledger.event (xid, event_seq) WHERE delivery IS NULL;
+-- the retention sweep with no consumer registered: the oldest first
+CREATE INDEX event_created ON credit_ledger.event (created_at);
 
 COMMENT ON TABLE credit_ledger.event IS
     'credit_ledger: events (balance crossings, expiries), written with the change they report; read them with poll_events or the events view';

@@ -182,23 +182,32 @@ events_grant_expired(LedgerOp *op, const Slices *lapsed, int64 entry_id)
 
 /*
  * Deletes up to max_rows events older than credit_ledger.event_retention
- * that every registered consumer has acknowledged; returns how many. The
- * caller has SPI connected. Nothing to do on a 1.0 schema.
+ * that every registered consumer has acknowledged (all of them when no
+ * consumer is registered); returns how many. Each case walks an index from
+ * its oldest end, so a lagging consumer or a young table costs a probe, not
+ * a scan. The caller has SPI connected. Nothing to do on a 1.0 schema.
  */
 int64
 events_prune(int max_rows)
 {
-	static CachedQuery q = {
+	static CachedQuery cursor = {
+		"SELECT min(after_delivery) FROM credit_ledger.event_consumer", 0, {0}
+	};
+	static CachedQuery acknowledged = {
 		"DELETE FROM credit_ledger.event WHERE event_seq IN ("
-		" SELECT e.event_seq FROM credit_ledger.event e"
-		" WHERE e.created_at < $1"
-		"   AND (NOT EXISTS (SELECT FROM credit_ledger.event_consumer)"
-		"     OR e.delivery <= (SELECT min(after_delivery) FROM credit_ledger.event_consumer))"
-		" ORDER BY e.event_seq LIMIT $2)",
+		" SELECT event_seq FROM credit_ledger.event"
+		" WHERE delivery <= $3 AND created_at < $1 ORDER BY delivery LIMIT $2)",
+		3, {TIMESTAMPTZOID, INT4OID, INT8OID}
+	};
+	static CachedQuery unwatched = {
+		"DELETE FROM credit_ledger.event WHERE event_seq IN ("
+		" SELECT event_seq FROM credit_ledger.event"
+		" WHERE created_at < $1 ORDER BY created_at LIMIT $2)",
 		2, {TIMESTAMPTZOID, INT4OID}
 	};
 	Oid			namespace = get_namespace_oid("credit_ledger", true);
-	Datum		values[2] = {
+	bool		none;
+	Datum		values[3] = {
 		TimestampTzGetDatum(GetCurrentStatementStartTimestamp() -
 							(TimestampTz) credit_ledger_event_retention_s * USECS_PER_SEC),
 		Int32GetDatum(max_rows)
@@ -206,7 +215,11 @@ events_prune(int max_rows)
 
 	if (!OidIsValid(namespace) || !OidIsValid(get_relname_relid("event", namespace)))
 		return 0;
-	return (int64) query_run(&q, values, NULL, false, 0, SPI_OK_DELETE);
+	query_run(&cursor, NULL, NULL, false, 0, SPI_OK_SELECT);
+	values[2] = Int64GetDatum(query_int64(0, 1, &none));
+	if (none)
+		return (int64) query_run(&unwatched, values, NULL, false, 0, SPI_OK_DELETE);
+	return (int64) query_run(&acknowledged, values, NULL, false, 0, SPI_OK_DELETE);
 }
 
 Datum
