@@ -108,6 +108,8 @@ run_script worker_restart test/worker_restart.sh
 run_script hostile_owner test/hostile_owner.sh
 run_script standby test/standby.sh
 run_script bench-smoke test/bench.sh --smoke
+# the example applications in Go, Java, TypeScript and Python (one suite)
+run_script clients "$CL_REPO/test/clients.sh"
 
 # pgTAP invariants, run by pg_prove against a throwaway preloaded server
 echo "== pgtap"
@@ -139,7 +141,7 @@ if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
 fi
 echo "counted: each pg_regress test (fresh and updated database), isolation spec and pgTAP file," \
-	"and each script suite (upgrade, readme, worker_restart, hostile_owner, standby, bench-smoke, stress, crash, backup, sqlsmith, scale);" \
+	"and each script suite (upgrade, readme, worker_restart, hostile_owner, standby, bench-smoke, clients, stress, crash, backup, sqlsmith, scale);" \
 	"$(((SECONDS + 30) / 60)) min"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

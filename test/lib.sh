@@ -80,13 +80,16 @@ cluster_stop() {
 # (the stress, crash, backup and upgrade loads); postgresql-15-plproxy is the
 # router of test/scale.sh (the ledger sharded, README "Scaling out").
 install_deps() {
-	local packages=(
-		postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
-		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith
+	install_packages postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
+		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith \
 		python3-psycopg2 postgresql-15-plproxy
-	)
+}
+
+# install_packages PACKAGE...: install_deps's way for any list (test/clients.sh
+# installs the drivers and toolchains of its examples with it)
+install_packages() {
 	local missing=() p
-	for p in "${packages[@]}"; do
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0
