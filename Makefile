@@ -66,4 +66,7 @@ print-%:
 # bash test/bench.sh --long for longer rounds
 bench:
 	bash test/bench.sh
-.PHONY: bench
+# the ledger sharded: deduct through a PL/Proxy router vs directly, 1, 2, 4 shards
+bench-scale:
+	bash test/scale.sh --bench
+.PHONY: bench bench-scale
