@@ -124,6 +124,9 @@ def check_errors(router, shards, shard_of):
               got and direct and got[2] == 'Remote detail: ' + direct[2], f'{got} vs {direct}')
         check(f'{code} through the router: message ends with "REMOTE ERROR: " + the shard\'s',
               got and direct and got[1].endswith('REMOTE ERROR: ' + direct[1]), f'{got} vs {direct}')
+    rows(router, 'SELECT * FROM credit_ledger.balance(1)')
+    check('after a remote error PL/Proxy drops that connection (NOTICE on the next call)',
+          any('dropping stale conn' in n for n in router.notices), router.notices[-3:])
 
 
 def check_routing(router, shards, shard_of, accounts):
