@@ -366,9 +366,11 @@ def check_load(args, router_dsn, shards, shard_of, accounts):
         check(f'shard {victim} down: calls for its accounts failed ({len(failed_mine)})', len(failed_mine) > 0)
         for code, message in sorted({(e[2], e[3]) for e in failed_mine})[:4]:
             print(f'#   seen: {code} {message}')
-        clear = [e for e in failed_mine if re.search(
-            r'could not connect|connection|terminat|closed|Connection refused', e[3])]
-        check(f'shard {victim} down: every failure says the connection failed',
+        # PL/Proxy's own error: XX000 (README, Scaling out), the message
+        # naming the function and the failed connection
+        clear = [e for e in failed_mine if e[2] == 'XX000' and e[3].startswith('PL/Proxy function')
+                 and re.search(r'connection|server closed|terminat', e[3])]
+        check(f'shard {victim} down: every failure is PL/Proxy\'s XX000 saying the connection failed',
               len(clear) == len(failed_mine), [e for e in failed_mine if e not in clear][:3])
         others_ok = [o for o in load.ok if killed_at < o[0] < up_from and o[1] not in mine]
         check(f'shard {victim} down: the other shards went on ({len(others_ok)} calls answered)',
