@@ -2,35 +2,45 @@
 
 MODULE_big = credit_ledger
 OBJS = \
-	src/account.o \
-	src/adjust.o \
-	src/args.o \
-	src/bucket.o \
-	src/cancel.o \
-	src/charge.o \
-	src/confirm.o \
 	src/credit_ledger.o \
-	src/deduct.o \
-	src/entry.o \
-	src/expiry.o \
-	src/grant.o \
-	src/hold.o \
-	src/idempotency.o \
-	src/money.o \
-	src/operation.o \
-	src/price_cache.o \
-	src/pricing.o \
-	src/query.o \
-	src/refund.o \
-	src/reserve.o \
-	src/reward.o \
-	src/row.o \
-	src/shmem.o \
-	src/slices.o \
-	src/sweep.o \
-	src/triggers.o \
-	src/worker.o
+	src/api/account.o \
+	src/api/adjust.o \
+	src/api/args.o \
+	src/api/cancel.o \
+	src/api/charge.o \
+	src/api/confirm.o \
+	src/api/deduct.o \
+	src/api/grant.o \
+	src/api/op_result.o \
+	src/api/refund.o \
+	src/api/reserve.o \
+	src/api/resolve_price.o \
+	src/api/reward.o \
+	src/api/sweep.o \
+	src/api/triggers.o \
+	src/api/worker_status.o \
+	src/worker/state.o \
+	src/worker/sweep.o \
+	src/worker/worker.o \
+	src/ledger/account.o \
+	src/ledger/bucket.o \
+	src/ledger/debt.o \
+	src/ledger/entry.o \
+	src/ledger/expiry.o \
+	src/ledger/hold.o \
+	src/ledger/idempotency.o \
+	src/ledger/money.o \
+	src/ledger/operation.o \
+	src/ledger/refund.o \
+	src/ledger/slices.o \
+	src/pricing/price_quote.o \
+	src/pricing/price_rules.o \
+	src/store/catalog.o \
+	src/store/query.o \
+	src/store/row.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
+# units include each other as "layer/unit.h" (src/README: which layer calls which)
+PG_CPPFLAGS = -I$(srcdir)/src
 
 EXTENSION = credit_ledger
 DATA = sql/credit_ledger--1.0.sql
@@ -52,7 +62,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS knows nothing of our headers: a changed struct must rebuild every unit
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 # test/check.sh reads the suite lists from here: make print-REGRESS
 print-%:
