@@ -33,6 +33,7 @@ OBJS = \
 	src/ledger/operation.o \
 	src/ledger/refund.o \
 	src/ledger/slices.o \
+	src/ledger/utc.o \
 	src/pricing/price_quote.o \
 	src/pricing/price_rules.o \
 	src/store/catalog.o \

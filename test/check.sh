@@ -77,6 +77,9 @@ run_pg_regress() {
 	fi
 }
 
+# the layer rule of src/ (src/README), before anything runs
+run_script layers "$CL_REPO/test/layers.sh"
+
 run_pg_regress regress "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
 	$(make -s -C "$CL_REPO" print-REGRESS)
 run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \

@@ -16,7 +16,7 @@
 #include "api/op_result.h"
 #include "store/query.h"
 #include "ledger/account.h"
-#include "ledger/expiry.h"
+#include "ledger/utc.h"
 #include "ledger/idempotency.h"
 #include "ledger/money.h"
 #include "ledger/operation.h"

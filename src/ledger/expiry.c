@@ -15,19 +15,6 @@
 #include "ledger/expiry.h"
 #include "ledger/hold.h"
 
-/*
- * t + span on the UTC calendar: a ttl or an expires_after of 103 days is
- * 103 times 24 hours whatever the caller's TimeZone and its DST changes,
- * as the daily cap's UTC day is. A timestamptz is UTC time inside, so the
- * timestamp (without time zone) arithmetic on it is UTC's.
- */
-TimestampTz
-timestamptz_plus_utc(TimestampTz t, const Interval *span)
-{
-	return DatumGetTimestamp(DirectFunctionCall2(timestamp_pl_interval, TimestampGetDatum(t),
-												 IntervalPGetDatum(span)));
-}
-
 /* Sets next_expiry_at to the earliest expiry still ahead of the account. */
 static void
 next_expiry_recompute(LedgerOp *op)

@@ -10,6 +10,5 @@
 #include "ledger/op.h"
 
 extern void expire_due(LedgerOp *op);
-extern TimestampTz timestamptz_plus_utc(TimestampTz t, const Interval *span);
 
 #endif

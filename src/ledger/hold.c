@@ -23,7 +23,7 @@
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/entry.h"
-#include "ledger/expiry.h"
+#include "ledger/utc.h"
 #include "ledger/hold.h"
 #include "ledger/idempotency.h"
 #include "ledger/money.h"
