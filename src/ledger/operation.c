@@ -21,11 +21,14 @@
 /*
  * Starts the request fingerprint with the operation's name. Every
  * money-moving call writes, its replays included: none runs read-only.
+ * The tables are locked before anything reads them (reward reads its rule
+ * and the account before op_begin).
  */
 void
 op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation)
 {
 	row_require_writable(operation, "account");
+	rows_lock_tables();
 	memset(op, 0, sizeof(*op));
 	op->account_id = account_id;
 	op->event_id = event_id;
@@ -61,7 +64,7 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 {
 	query_connect();
 	op->now = GetCurrentStatementStartTimestamp();
-	op->rows = rows_begin();
+	op->rows = rows_open();
 
 	if (!account_lock(op->rows, &op->acct, op->account_id))
 	{

@@ -87,9 +87,9 @@ static bool callbacks_registered = false;
 typedef struct RowTable RowTable;
 
 /*
- * The tables one call works on, opened on first use (or all up front by
- * rows_begin) and closed by rows_end. On error, the transaction's abort
- * releases what it holds.
+ * The tables one call works on, opened on first use (op_init locked them
+ * all before, rows_lock_tables) and closed by rows_end. On error, the
+ * transaction's abort releases what it holds.
  */
 struct RowAccess
 {
@@ -476,7 +476,7 @@ row_report_skipped(const char *command, const char *table)
 			 errhint("A trigger on credit_ledger's tables must return the row (NEW).")));
 }
 
-/* A call's tables, each opened on first use. */
+/* A call's tables, each opened on first use; rows_end closes them. */
 RowAccess *
 rows_open(void)
 {
@@ -484,24 +484,17 @@ rows_open(void)
 }
 
 /*
- * A call's tables, with RowExclusiveLock taken on every table a money call
- * may write before it reads any of them: a call that read a table first
- * and wrote it later would upgrade its lock, which deadlocks with REINDEX.
+ * Takes RowExclusiveLock on every table a money call may write (account,
+ * bucket, hold, entry), before it reads any of them: a call that read a
+ * table first and wrote it later would upgrade its lock, which deadlocks
+ * with REINDEX. Held to the end of the transaction, as a statement's are.
  * A table dropped while the call waited (DROP EXTENSION) is 42P01.
  */
-RowAccess *
-rows_begin(void)
+void
+rows_lock_tables(void)
 {
-	RowAccess  *rows = rows_open();
-
 	for (int t = 0; t < ROW_TABLE_COUNT; t++)
-	{
-		if (catalog_tables[t].columns == NULL)
-			(void) row_table_lock(t, false);
-		else
-			(void) row_table(rows, t);
-	}
-	return rows;
+		(void) row_table_lock(t, false);
 }
 
 /*

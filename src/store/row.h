@@ -17,7 +17,7 @@ typedef struct RowAccess RowAccess;
 typedef struct Row Row;
 typedef struct RowScan RowScan;
 
-extern RowAccess *rows_begin(void);
+extern void rows_lock_tables(void);
 extern RowAccess *rows_open(void);
 extern void rows_end(RowAccess *rows);
 
