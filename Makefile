@@ -46,17 +46,25 @@ PG_CPPFLAGS = -I$(srcdir)/src
 EXTENSION = credit_ledger
 DATA = sql/credit_ledger--1.0.sql
 
-# pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
-# run by test/check.sh on a temporary preloaded instance
+# pg_regress suites (test/sql, expected/), isolation specs (test/isolation)
+# and TAP tests (test/t), run by test/check.sh on temporary preloaded
+# instances. Self-contained for "make install && make installcheck" as a
+# user other than root, as pg_cron does: each suite starts its own preloaded
+# server (--temp-instance, test/regress.conf) and installs the extension.
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
-	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry
-REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
+	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry stored_request
+REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check/regress --temp-config=test/regress.conf \
+	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait
-ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check/isolation \
+	--temp-config=test/regress.conf --load-extension=credit_ledger
+# PostgreSQL::Test::Cluster servers of their own (restart, crash, backup)
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

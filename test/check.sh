@@ -51,6 +51,25 @@ run_script() {
 	fi
 }
 
+# run_tap NAME: the TAP test test/t/NAME.pl (PostgreSQL::Test::Cluster),
+# run by prove as the postgres user against this build's PostgreSQL. One
+# test file is one unit of the tally, passed when all its assertions pass.
+PERL_TEST_LIB=$PGXS_SRC/test/perl
+run_tap() {
+	local name=$1 dir=$WORK/tap/$1
+	echo "== $name (TAP)"
+	mkdir -p "$dir"
+	chown -R postgres: "$WORK/tap"
+	if (cd "$WORK/src" && as_pg env PATH="$TREE_BIN:$PATH" TESTDIR="$dir" \
+		PG_TEST_PORT_DIR="$WORK/tap" PG_REGRESS="$PGXS_SRC/test/regress/pg_regress" \
+		prove -I "$PERL_TEST_LIB" "test/t/$name.pl"); then
+		record "tap/$name" ok
+	else
+		record "tap/$name" FAILED
+		cat "$dir"/tmp_check/log/regress_log_* 2>/dev/null | tail -40
+	fi
+}
+
 # pg_regress-style runner: counts each test's ok/FAILED line
 run_pg_regress() {
 	local suite=$1 runner=$2 inputdir=$3
@@ -85,7 +104,7 @@ run_pg_regress regress "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
 run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
 	$(make -s -C "$CL_REPO" print-ISOLATION)
 
-run_script worker_restart test/worker_restart.sh
+run_tap 001_worker_restart
 run_script hostile_owner test/hostile_owner.sh
 run_script standby test/standby.sh
 run_script bench-smoke test/bench.sh --smoke
@@ -110,8 +129,8 @@ cluster_stop "$PGTAP" "$TREE_BIN"
 
 # chaos: concurrent load, crash, dump and restore, fuzzing (short variants)
 run_script stress "$CL_REPO/test/stress.sh"
-run_script crash "$CL_REPO/test/crash.sh"
-run_script backup "$CL_REPO/test/backup.sh"
+run_tap 002_crash
+run_tap 003_backup
 run_script sqlsmith "$CL_REPO/test/sqlsmith.sh"
 
 echo

@@ -93,6 +93,7 @@ typedef struct RequestLine
 	int			key_len;
 	const char *value;			/* "" for a line without '=' */
 	int			value_len;
+	bool		has_value;		/* false: no '=' (not written by credit_ledger) */
 } RequestLine;
 
 /*
@@ -114,6 +115,7 @@ request_next_line(const char **pos, RequestLine *line)
 	*pos = (*end == '\n') ? end + 1 : end;
 	eq = memchr(start, '=', end - start);
 	line->key = start;
+	line->has_value = (eq != NULL);
 	if (eq != NULL)
 	{
 		line->key_len = (int) (eq - start);
@@ -178,8 +180,12 @@ request_diff(StringInfo detail, const char *now, const char *was)
 		if (request_find(now, line.key, line.key_len, &other))
 			continue;
 		request_diff_separate(detail);
-		appendStringInfo(detail, "%.*s was %.*s, now not given", line.key_len, line.key,
-						 line.value_len, line.value);
+		if (line.has_value)
+			appendStringInfo(detail, "%.*s was %.*s, now not given", line.key_len, line.key,
+							 line.value_len, line.value);
+		else
+			appendStringInfo(detail, "it had a line \"%.*s\" that is not key=value",
+							 line.key_len, line.key);
 	}
 }
 
@@ -205,6 +211,9 @@ request_require_same(const LedgerOp *op, const char *stored)
 						 was_op.value_len, was_op.value, now_op.value_len, now_op.value);
 	else
 		request_diff(&differences, op->request.data, stored ? stored : "");
+	/* the same lines in another form: a stored request edited by hand */
+	if (differences.len == 0)
+		appendStringInfoString(&differences, "its stored request is not in the form credit_ledger writes");
 	ereport(ERROR,
 			(errcode(ERRCODE_LD_EVENT_CONFLICT),
 			 errmsg("event_id already used for a different request"),
