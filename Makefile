@@ -55,12 +55,12 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry stored_request
-REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check/regress --temp-config=test/regress.conf \
+REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait
-ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check/isolation \
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup)
 TAP_TESTS = 1

@@ -141,3 +141,25 @@ arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given)
 	*given = !PG_ARGISNULL(argno);
 	return *given ? PG_GETARG_DATUM(argno) : (Datum) 0;
 }
+
+/*
+ * account_id, amount and event_id (arguments 0 to 2) and the source (at
+ * source_argno), checked in that order.
+ */
+void
+arg_money(FunctionCallInfo fcinfo, int source_argno, MoneyArgs *args)
+{
+	arg_require_not_null(fcinfo, 0, "account_id");
+	args->account_id = PG_GETARG_INT64(0);
+	args->amount = arg_positive_amount(fcinfo, 1, "amount");
+	args->event_id = arg_event_id(fcinfo, 2, "event_id");
+	args->source = arg_nonempty_text(fcinfo, source_argno, "source");
+}
+
+/* The amount and source in the request fingerprint, as every money call has them. */
+void
+request_add_money(StringInfo request, const MoneyArgs *args)
+{
+	request_add_int64(request, "amount", args->amount);
+	request_add_text(request, "source", args->source);
+}

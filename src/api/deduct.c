@@ -17,29 +17,23 @@ Datum
 credit_ledger_deduct(PG_FUNCTION_ARGS)
 {
 	LedgerOp	op;
-	int64		amount;
-	char	   *event_id;
-	char	   *source;
+	MoneyArgs	args;
 	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
 
-	arg_require_not_null(fcinfo, 0, "account_id");
-	amount = arg_positive_amount(fcinfo, 1, "amount");
-	event_id = arg_event_id(fcinfo, 2, "event_id");
-	source = arg_nonempty_text(fcinfo, 3, "source");
+	arg_money(fcinfo, 3, &args);
 	description = arg_optional_text(fcinfo, 4, "description");
 	metadata = arg_optional_jsonb(fcinfo, 5, "metadata", &has_metadata);
 
-	op_init(&op, PG_GETARG_INT64(0), event_id, "deduct");
-	request_add_int64(&op.request, "amount", amount);
-	request_add_text(&op.request, "source", source);
+	op_init(&op, args.account_id, args.event_id, "deduct");
+	request_add_money(&op.request, &args);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
 		account_require_active(&op.acct, false);
 		money_out(&op, &(MoneyOut) {
-			.kind = ENTRY_DEDUCT, .amount = amount, .source = source,
+			.kind = ENTRY_DEDUCT, .amount = args.amount, .source = args.source,
 			.description = description, .metadata = metadata, .has_metadata = has_metadata
 		});
 	}

@@ -19,9 +19,7 @@ Datum
 credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 {
 	LedgerOp	op;
-	int64		amount;
-	char	   *event_id;
-	char	   *source;
+	MoneyArgs	args;
 	bool		has_expiry;
 	TimestampTz expires_at;
 	int32		priority;
@@ -29,10 +27,7 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	bool		has_metadata;
 	Datum		metadata;
 
-	arg_require_not_null(fcinfo, 0, "account_id");
-	amount = arg_positive_amount(fcinfo, 1, "amount");
-	event_id = arg_event_id(fcinfo, 2, "event_id");
-	source = arg_nonempty_text(fcinfo, 3, "source");
+	arg_money(fcinfo, 3, &args);
 	expires_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 4, &has_expiry));
 	if (has_expiry && TIMESTAMP_NOT_FINITE(expires_at))
 		ereport(ERROR,
@@ -45,9 +40,8 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	description = arg_optional_text(fcinfo, 6, "description");
 	metadata = arg_optional_jsonb(fcinfo, 7, "metadata", &has_metadata);
 
-	op_init(&op, PG_GETARG_INT64(0), event_id, "grant_credits");
-	request_add_int64(&op.request, "amount", amount);
-	request_add_text(&op.request, "source", source);
+	op_init(&op, args.account_id, args.event_id, "grant_credits");
+	request_add_money(&op.request, &args);
 	if (has_expiry)
 		request_add_timestamp(&op.request, "expires_at", expires_at);
 	else
@@ -63,7 +57,7 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 					 errmsg("expires_at must be in the future"),
 					 errdetail("expires_at is %s.", timestamptz_to_str(expires_at))));
 		money_in(&op, &(MoneyIn) {
-			.kind = ENTRY_GRANT, .amount = amount, .source = source,
+			.kind = ENTRY_GRANT, .amount = args.amount, .source = args.source,
 			.has_expiry = has_expiry, .expires_at = expires_at, .priority = priority,
 			.description = description, .metadata = metadata, .has_metadata = has_metadata
 		});

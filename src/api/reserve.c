@@ -20,29 +20,23 @@ Datum
 credit_ledger_reserve(PG_FUNCTION_ARGS)
 {
 	LedgerOp	op;
-	int64		amount;
-	char	   *event_id;
-	char	   *source;
+	MoneyArgs	args;
 	TimestampTz expires_at;
 	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
 
-	arg_require_not_null(fcinfo, 0, "account_id");
-	amount = arg_positive_amount(fcinfo, 1, "amount");
-	event_id = arg_event_id(fcinfo, 2, "event_id");
-	source = arg_nonempty_text(fcinfo, 4, "source");
+	arg_money(fcinfo, 4, &args);
 	description = arg_optional_text(fcinfo, 5, "description");
 	metadata = arg_optional_jsonb(fcinfo, 6, "metadata", &has_metadata);
 
-	op_init(&op, PG_GETARG_INT64(0), event_id, "reserve");
-	request_add_int64(&op.request, "amount", amount);
-	request_add_text(&op.request, "source", source);
+	op_init(&op, args.account_id, args.event_id, "reserve");
+	request_add_money(&op.request, &args);
 	expires_at = hold_expiry(PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3), &op.request);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 		hold_reserve(&op, &(HoldReserve) {
-			.amount = amount, .source = source, .description = description,
+			.amount = args.amount, .source = args.source, .description = description,
 			.metadata = metadata, .has_metadata = has_metadata, .expires_at = expires_at
 		});
 	PG_RETURN_DATUM(op_result(&op, fcinfo));
