@@ -44,7 +44,7 @@ PGFILEDESC = "credit_ledger - prepaid credit ledger"
 PG_CPPFLAGS = -I$(srcdir)/src
 
 EXTENSION = credit_ledger
-DATA = sql/credit_ledger--1.0.sql
+DATA = sql/credit_ledger--1.0.sql sql/credit_ledger--1.0--1.1.sql
 
 # pg_regress suites (test/sql, expected/), isolation specs (test/isolation)
 # and TAP tests (test/t), run by test/check.sh on temporary preloaded
@@ -54,7 +54,8 @@ DATA = sql/credit_ledger--1.0.sql
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
-	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry stored_request
+	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
+	reading_nulls price_rule_keep stored_request
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \

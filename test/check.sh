@@ -60,9 +60,9 @@ run_tap() {
 	echo "== $name (TAP)"
 	mkdir -p "$dir"
 	chown -R postgres: "$WORK/tap"
-	if (cd "$WORK/src" && as_pg env PATH="$TREE_BIN:$PATH" TESTDIR="$dir" \
+	if as_pg env PATH="$TREE_BIN:$PATH" TESTDIR="$dir" \
 		PG_TEST_PORT_DIR="$WORK/tap" PG_REGRESS="$PGXS_SRC/test/regress/pg_regress" \
-		prove -I "$PERL_TEST_LIB" "test/t/$name.pl"); then
+		prove -I "$PERL_TEST_LIB" "$WORK/src/test/t/$name.pl"; then
 		record "tap/$name" ok
 	else
 		record "tap/$name" FAILED
@@ -70,7 +70,9 @@ run_tap() {
 	fi
 }
 
-# pg_regress-style runner: counts each test's ok/FAILED line
+# pg_regress-style runner: counts each test's ok/FAILED line. The server
+# is a temporary instance with the extension created fresh, unless
+# INSTANCE_OPTS names an existing one (the updated database below).
 run_pg_regress() {
 	local suite=$1 runner=$2 inputdir=$3
 	shift 3
@@ -79,9 +81,11 @@ run_pg_regress() {
 	mkdir -p "$out"
 	chown postgres: "$out"
 	echo "== $suite"
+	local instance=(--temp-instance="$out/instance" --temp-config="$WORK/src/test/regress.conf"
+		--load-extension=credit_ledger)
+	[ -z "${INSTANCE_OPTS+x}" ] || instance=("${INSTANCE_OPTS[@]}")
 	as_pg "$runner" --bindir="$TREE_BIN" --inputdir="$inputdir" --outputdir="$out" \
-		--temp-instance="$out/instance" --temp-config="$WORK/src/test/regress.conf" \
-		--dbname=contrib_regression --load-extension=credit_ledger "$@" \
+		"${instance[@]}" --dbname=contrib_regression "$@" \
 		| tee "$out/summary.log" || true
 	local name status seen=0
 	while read -r name status; do
@@ -104,6 +108,24 @@ run_pg_regress regress "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
 run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
 	$(make -s -C "$CL_REPO" print-ISOLATION)
 
+# the same regression suite on a database created at 1.0 and updated
+# (README, "Upgrading"): a server set up as pg_regress's temporary
+# instance is, and --use-existing
+UPDATED=$WORK/regress-updated-server
+mapfile -t regress_conf < <(grep -v '^#' "$WORK/src/test/regress.conf")
+UPDATED_PORT=$(free_port 5490)
+cluster_start "$UPDATED" "$UPDATED_PORT" "$TREE_BIN" "listen_addresses = ''" "${regress_conf[@]}"
+as_pg "$TREE_BIN/psql" -qX -v ON_ERROR_STOP=1 -h "$UPDATED/sock" -p "$UPDATED_PORT" -U postgres -d postgres \
+	-c "CREATE DATABASE contrib_regression" -c '\c contrib_regression' \
+	-c "CREATE EXTENSION credit_ledger VERSION '1.0'" -c "ALTER EXTENSION credit_ledger UPDATE" >/dev/null
+INSTANCE_OPTS=(--use-existing --host="$UPDATED/sock" --port="$UPDATED_PORT")
+run_pg_regress regress-updated "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
+	$(make -s -C "$CL_REPO" print-REGRESS)
+unset INSTANCE_OPTS
+cluster_stop "$UPDATED" "$TREE_BIN"
+
+run_script upgrade "$CL_REPO/test/upgrade.sh"
+run_script readme "$CL_REPO/test/readme.sh"
 run_tap 001_worker_restart
 run_script hostile_owner test/hostile_owner.sh
 run_script standby test/standby.sh
@@ -137,5 +159,8 @@ echo
 if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
 fi
+echo "counted: each pg_regress test (fresh and updated database), isolation spec, pgTAP file and TAP file" \
+	"(worker_restart, crash, backup), and each script suite (layers, upgrade, readme, hostile_owner, standby, bench-smoke, stress, sqlsmith);" \
+	"$(((SECONDS + 30) / 60)) min"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,8 +1,9 @@
 -- The demo run by test/demo.sh: every feature, on a fresh database.
 \pset footer off
-\set ECHO queries
 
--- shows how a refused call is reported to the application
+-- shows how a refused call is reported to the application (created before
+-- the echo starts: the demo is the calls, not this helper)
+\set QUIET on
 CREATE FUNCTION pg_temp.show_refusal(call text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     detail text;
@@ -10,8 +11,10 @@ BEGIN
     EXECUTE call;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RAISE NOTICE 'SQLSTATE %: % (%)', SQLSTATE, SQLERRM, detail;
+    RAISE NOTICE 'SQLSTATE %: %%', SQLSTATE, SQLERRM, COALESCE(' (' || NULLIF(detail, '') || ')', '');
 END $$;
+\set QUIET off
+\set ECHO queries
 
 -- A wallet opens with its first top-up: 1000 paid credits...
 SELECT * FROM credit_ledger.grant_credits(42, 1000, 'stripe-pi-001');
@@ -30,8 +33,13 @@ SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(42, 999, 'chat-7f3a')$
 -- Overspending is impossible: LD001, and nothing changes.
 SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(42, 5000, 'chat-huge')$$);
 
--- A refund returns credits to the buckets they came from (paid ones first).
+-- Money out of an account that does not exist: LD002.
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(399, 10, 'chat-x')$$);
+
+-- A refund returns credits to the buckets they came from (paid ones first)...
 SELECT * FROM credit_ledger.refund(42, 'refund-7f3a', 'chat-7f3a', 100);
+-- ...never more than the charge took: LD008.
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.refund(42, 'refund-7f3a-2', 'chat-7f3a', 200)$$);
 
 -- An operator correction, either sign.
 SELECT * FROM credit_ledger.adjust(42, 25, 'ops-ticket-9', 'outage goodwill');
@@ -45,6 +53,9 @@ SELECT * FROM credit_ledger.grant_credits(7, 400, 'invoice-2026-11');
 SELECT credit_ledger.set_status(7, 'frozen', 'payment dispute');
 SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(7, 1, 'batch-2')$$);
 SELECT credit_ledger.set_status(7, 'active');
+-- Its credit limit can be changed, never below what it already uses (LD001).
+SELECT credit_ledger.set_credit_limit(7, 1000);
+SELECT account_id, balance, available, credit_limit FROM credit_ledger.balance(7);
 
 -- Streaming LLM calls: hold an estimate first, settle for the real cost at the end.
 SELECT * FROM credit_ledger.reserve(42, 300, 'stream-1', interval '5 minutes') \gset first_
@@ -53,6 +64,9 @@ SELECT * FROM credit_ledger.confirm(42, :first_hold_id, 180);       -- cost 180:
 SELECT * FROM credit_ledger.reserve(42, 100, 'stream-2') \gset second_
 \echo hold :second_hold_id: reserved :second_reserved, available now :second_available
 SELECT * FROM credit_ledger.cancel(42, :second_hold_id, 'user stopped the stream');
+-- A settled hold stays settled: LD005 names its state; another account's hold is LD006.
+SELECT pg_temp.show_refusal(format('SELECT credit_ledger.confirm(42, %s, 10)', :second_hold_id));
+SELECT pg_temp.show_refusal(format('SELECT credit_ledger.cancel(7, %s)', :first_hold_id));
 -- A hold nobody settles lapses at its expiry; the background worker writes it.
 SELECT * FROM credit_ledger.reserve(42, 50, 'stream-3', interval '1 second');
 SELECT hold_id, account_id, amount, event_id FROM credit_ledger.pending_holds;
@@ -69,7 +83,18 @@ FROM credit_ledger.hold h JOIN credit_ledger.entries e ON e.entry_id = h.result_
 WHERE h.event_id = 'stream-3';
 SELECT database, holds_expired, last_error FROM credit_ledger.worker_status();
 
--- Usage pricing: operators keep prices in a table, in credits per million tokens.
+-- Grants expire: 30 credits that last one second. Every answer leaves out an
+-- expired bucket at once; sweep() (what the worker runs) writes the expiry.
+SELECT * FROM credit_ledger.grant_credits(8, 30, 'trial-8', 'gift', clock_timestamp() + interval '1 second');
+SELECT account_id, source, remaining FROM credit_ledger.expiring_grants WHERE account_id = 8;
+SELECT pg_sleep(1.5);
+SELECT balance, total_expired FROM credit_ledger.balance(8);
+SELECT * FROM credit_ledger.sweep();
+SELECT kind, amount, balance_after FROM credit_ledger.history(8);
+
+-- Usage pricing: with no price rule, a charge is refused (LD007), never free.
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.quote('chat', 'openai', 'gpt-4o', 100)$$);
+-- Operators keep prices in a table, in credits per million tokens.
 INSERT INTO credit_ledger.price_rule (provider, model, input_price, output_price, cached_price,
                                       reasoning_price, description)
 VALUES ('openai', 'gpt-4o*', 2500, 10000, 1250, 10000, 'GPT-4o family'),
@@ -102,3 +127,18 @@ SELECT entry_id, kind, amount, balance_after, event_id, source, bucket_amounts
 FROM credit_ledger.history(42);
 SELECT account_id, balance, reserved, available, credit_limit, status FROM credit_ledger.accounts ORDER BY account_id;
 SELECT count(*) AS inconsistencies FROM credit_ledger.verify();
+
+-- Roles: nothing is granted to PUBLIC. The application role of the README
+-- calls the money functions and reads the views, and cannot touch a table.
+CREATE ROLE demo_app;
+GRANT USAGE ON SCHEMA credit_ledger TO demo_app;
+GRANT EXECUTE ON FUNCTION credit_ledger.deduct(bigint, bigint, text, text, text, jsonb),
+    credit_ledger.balance(bigint) TO demo_app;
+GRANT SELECT ON credit_ledger.accounts TO demo_app;
+SET ROLE demo_app;
+SELECT amount, available FROM credit_ledger.deduct(42, 10, 'app-call-1');
+SELECT pg_temp.show_refusal($$UPDATE credit_ledger.account SET balance = 1000000 WHERE account_id = 42$$);
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.adjust(42, 1000000, 'app-adjust', 'free money')$$);
+RESET ROLE;
+DROP OWNED BY demo_app;
+DROP ROLE demo_app;

@@ -15,8 +15,10 @@ require_root() {
 	fi
 }
 
+# From /, so that a clone in a folder postgres cannot enter (mktemp -d) is
+# no problem: every path given to as_pg is absolute.
 as_pg() {
-	runuser -u postgres -- "$@"
+	(cd / && runuser -u postgres -- "$@")
 }
 
 # A folder the postgres user can write: under the project's ignored .run/
@@ -70,7 +72,12 @@ cluster_stop() {
 	fi
 }
 
-# Debian 12 packages: only what is missing is installed.
+# Debian 12 packages: only what is missing is installed, and nothing that
+# is installed already is upgraded (--no-upgrade). It says what it will
+# install before it does, and if a missing package needs a newer version of
+# an installed one (a server-dev package newer than the installed libpq),
+# it names that upgrade first. python3-psycopg2 drives test/ledger_load.py
+# (the stress, crash, backup and upgrade loads).
 install_deps() {
 	local packages=(
 		postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
@@ -81,11 +88,22 @@ install_deps() {
 	for p in "${packages[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "== installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	[ ${#missing[@]} -gt 0 ] || return 0
+	echo "== missing Debian packages: ${missing[*]}"
+	echo "== apt-get update"
+	apt-get update -qq
+	local plan upgrades
+	plan=$(apt-get install -s -y --no-install-recommends --no-upgrade "${missing[@]}")
+	echo "== installing: $(sed -nE 's/^Inst ([^ ]+) \(.*/\1/p' <<<"$plan" | tr '\n' ' ')"
+	upgrades=$(sed -nE 's/^Inst ([^ ]+) \[([^]]+)\] \(([^ ]+).*/\1 \2 -> \3/p' <<<"$plan")
+	if [ -n "$upgrades" ]; then
+		echo "== the packages above need these installed packages upgraded:"
+		sed 's/^/   /' <<<"$upgrades"
 	fi
+	# progress: one line per package fetched and set up, and apt's errors
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-upgrade \
+		"${missing[@]}" 2>&1 | { grep --line-buffered -E '^(Get:|Setting up|E:)' || true; } \
+		| sed -u 's/^/   /'
 }
 
 # Builds the extension (CI passes -Werror and friends through COPT).
@@ -124,6 +142,15 @@ script_env() {
 	mkdir -p "$DIR"
 	chown postgres: "$DIR"
 }
+
+# FINGERPRINT: every extension table as "name rows md5-of-rows", one line each
+FINGERPRINT="
+SELECT c.relname || ' ' || (xpath('/row/f/text()', query_to_xml(format(
+         'SELECT count(*) || '' '' || coalesce(md5(string_agg(x::text, ''|'' ORDER BY x::text)), ''-'') AS f FROM %s x',
+         c.oid::regclass), false, true, '')))[1]::text
+FROM pg_class c
+WHERE c.relnamespace = 'credit_ledger'::regnamespace AND c.relkind = 'r'
+ORDER BY c.relname"
 
 # Checks on a running cluster, for the scripts check.sh runs. A script sets
 # CHECK_DIR and CHECK_PORT to its cluster (cluster_start's DIR and PORT) and

@@ -11,6 +11,7 @@
 #include "access/detoast.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "api/args.h"
@@ -33,15 +34,30 @@ args_init(void)
 							NULL, NULL, NULL);
 }
 
-/* 22004 when the argument is NULL. */
+/* The called function's name, for a DETAIL ("credit_ledger.deduct()"). */
+static const char *
+arg_function_name(FunctionCallInfo fcinfo)
+{
+	char	   *name = NULL;
 
+	if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))
+		name = get_func_name(fcinfo->flinfo->fn_oid);
+	return name != NULL ? name : "?";
+}
+
+/* 22004 when the argument is NULL. */
 void
 arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
+	{
+		const char *function = arg_function_name(fcinfo);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
+				 errmsg("%s must not be null", name),
+				 errdetail("credit_ledger.%s() was called with %s NULL.", function, name)));
+	}
 }
 
 /* A required bigint of at least `least` (1 or 0), else 22023 naming it. */
@@ -97,9 +113,14 @@ arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
 	arg_require_size(fcinfo, argno, name);
 	value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	if (value[0] == '\0')
+	{
+		const char *function = arg_function_name(fcinfo);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", name)));
+				 errmsg("%s must not be empty", name),
+				 errdetail("credit_ledger.%s() was called with an empty %s.", function, name)));
+	}
 	return value;
 }
 

@@ -186,14 +186,23 @@ account_require_active(const LedgerAccount *acct, bool money_in)
 					   account_status_name(acct->status))));
 }
 
-/* The overspend rule: available may not fall below -credit_limit. */
+/* The overspend rule: whether available may fall by amount, never below -credit_limit. */
+bool
+account_can_spend(const LedgerAccount *acct, int64 amount)
+{
+	int64		after;
+
+	return !pg_sub_s64_overflow(credits_sub(acct->balance, acct->reserved), amount, &after) &&
+		after >= -acct->credit_limit;
+}
+
+/* LD001 unless the account can spend amount (account_can_spend). */
 void
 account_require_available(const LedgerAccount *acct, int64 amount)
 {
 	int64		available = credits_sub(acct->balance, acct->reserved);
-	int64		after;
 
-	if (!pg_sub_s64_overflow(available, amount, &after) && after >= -acct->credit_limit)
+	if (account_can_spend(acct, amount))
 		return;
 	account_refuse_credit(acct,
 						  psprintf("Account %lld: available %lld, requested %lld, credit limit %lld.",

@@ -43,6 +43,7 @@ extern void account_set_status(LedgerAccount *acct, AccountStatus status, const 
 extern void account_set_credit_limit(LedgerAccount *acct, int64 credit_limit);
 extern void account_note_expiry(LedgerAccount *acct, TimestampTz expires_at);
 extern void account_require_active(const LedgerAccount *acct, bool money_in);
+extern bool account_can_spend(const LedgerAccount *acct, int64 amount);
 extern void account_require_available(const LedgerAccount *acct, int64 amount);
 extern void account_refuse_credit(const LedgerAccount *acct, const char *detail) pg_attribute_noreturn();
 extern void account_not_found(int64 account_id) pg_attribute_noreturn();

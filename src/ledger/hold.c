@@ -286,6 +286,27 @@ hold_split(const Hold *hold, int64 final, Slices *consumed, Slices *unused, int6
 }
 
 /*
+ * A confirm for more than held draws the excess from available: refused
+ * (LD001) past the credit limit, with a DETAIL that names what the caller
+ * asked for (the final amount), not only the excess.
+ */
+static void
+confirm_require_available(const LedgerAccount *acct, const Hold *hold, int64 final)
+{
+	int64		excess = final - hold->amount;
+
+	if (account_can_spend(acct, excess))
+		return;
+	account_refuse_credit(acct,
+						  psprintf("Account %lld: available %lld, requested %lld (hold %lld holds %lld, so %lld more), credit limit %lld.",
+								   (long long) acct->account_id,
+								   (long long) credits_sub(acct->balance, acct->reserved),
+								   (long long) final, (long long) hold->hold_id,
+								   (long long) hold->amount, (long long) excess,
+								   (long long) acct->credit_limit));
+}
+
+/*
  * Confirms a pending hold for its final amount (the held amount unless
  * has_amount), or replays the confirm that settled it; fills the op's
  * result. Less than held consumes the hold's slices in order and gives the
@@ -314,7 +335,7 @@ hold_confirm(LedgerOp *op, const HoldConfirm *c)
 		int64		excess = final - hold.amount;
 
 		account_require_active(&op->acct, false);
-		account_require_available(&op->acct, excess);
+		confirm_require_available(&op->acct, &hold, final);
 		unbacked = credits_add(unbacked, excess);
 	}
 	else

@@ -216,8 +216,8 @@ price_rule_resolve(const char *scene, const char *provider, const char *model, T
 	ereport(ERROR,
 			(errcode(ERRCODE_LD_NO_PRICE_RULE),
 			 errmsg("no price rule matches"),
-			 errdetail("No active price rule is valid for scene %s, provider %s, model %s.",
-					   quoted_or_null(scene), quoted_or_null(provider), quoted_or_null(model)),
-			 errhint("Rules were matched at %s.", timestamptz_to_str(at))));
+			 errdetail("No active price rule is valid for scene %s, provider %s, model %s at %s.",
+					   quoted_or_null(scene), quoted_or_null(provider), quoted_or_null(model),
+					   timestamptz_to_str(at))));
 	pg_unreachable();
 }

@@ -56,8 +56,15 @@
 
 PGDLLEXPORT void credit_ledger_worker_main(Datum main_arg);
 
-/* The schema versions whose tables this library's sweep knows. */
-static const char *const served_versions[] = {"1.0"};
+/*
+ * The schema versions this library's worker sweeps. A 1.0 schema (the 1.1
+ * library installed, ALTER EXTENSION UPDATE not yet run) is served for
+ * calls, since every C entry point of 1.0 is still here with its 1.0
+ * arguments, but not swept: the worker logs one line and waits, so that a
+ * sweep never meets tables of a version it was not written for (1.1's
+ * later features add tables the sweep writes).
+ */
+static const char *const served_versions[] = {"1.1"};
 
 /* Why the sweeping worker last waited instead of sweeping; logged once per change. */
 typedef enum ExtensionState
@@ -217,7 +224,9 @@ worker_wait_for_database(void)
 		if (credit_ledger_sweeper_enabled && database_exists())
 		{
 			worker_state_request_connect();
-			worker_restart(psprintf("database \"%s\" found", credit_ledger_database));
+			worker_restart(psprintf("database \"%s\" exists; exiting with code 1 so that the "
+									"postmaster starts the worker again connected to it",
+									credit_ledger_database));
 		}
 		worker_sleep();
 	}
@@ -262,10 +271,12 @@ extension_ready(void)
 			ereport(LOG, (errmsg("%s: sweeping database \"%s\"", WORKER_NAME, credit_ledger_database)));
 		else if (state == EXTENSION_MISSING)
 			ereport(LOG, (errmsg("%s: extension credit_ledger is not installed in database \"%s\", waiting",
-								 WORKER_NAME, credit_ledger_database)));
+								 WORKER_NAME, credit_ledger_database),
+						  errhint("Run CREATE EXTENSION credit_ledger there, or set credit_ledger.database "
+								  "to the database that has it and restart the server.")));
 		else
-			ereport(LOG, (errmsg("%s: extension credit_ledger version %s is not served by this library, waiting",
-								 WORKER_NAME, version),
+			ereport(LOG, (errmsg("%s: extension credit_ledger version %s in database \"%s\" is not swept by this library, waiting",
+								 WORKER_NAME, version, credit_ledger_database),
 						  errhint("Run ALTER EXTENSION credit_ledger UPDATE in database \"%s\".",
 								  credit_ledger_database)));
 		extension_state = state;
