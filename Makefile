@@ -63,7 +63,8 @@ ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend rese
 	fk_deadlock reindex_deadlock drop_extension_wait
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
-# PostgreSQL::Test::Cluster servers of their own (restart, crash, backup)
+# PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,
+# a hostile database owner, a hot standby)
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
