@@ -6,19 +6,18 @@
 # worker_status() is 55000.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use CreditLedger;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('worker_restart');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'credit_ledger'
+my $node = preloaded_node('worker_restart', qq{
 credit_ledger.database = 'ledger'
 credit_ledger.sweep_interval = '200ms'
 log_line_prefix = '%m %b[%p] '
 });
-$node->start;
 
 my $worker = "SELECT pid, datname FROM pg_stat_activity WHERE backend_type = 'credit_ledger sweeper'";
 

@@ -8,6 +8,8 @@ use strict;
 use warnings;
 use FindBin;
 use IPC::Run;
+use lib $FindBin::Bin;
+use CreditLedger;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -16,16 +18,12 @@ use Time::HiRes qw(time usleep);
 my $rounds = $ENV{CRASH_ROUNDS} || 1;
 my $load_py = "$FindBin::Bin/../ledger_load.py";
 
-my $node = PostgreSQL::Test::Cluster->new('crash');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'credit_ledger'
+my $node = preloaded_node('crash', qq{
 credit_ledger.sweep_interval = 100ms
 max_connections = 40
 fsync = on
 restart_after_crash = on
 });
-$node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION credit_ledger');
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres';
 

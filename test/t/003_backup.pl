@@ -6,19 +6,17 @@ use strict;
 use warnings;
 use FindBin;
 use IPC::Run;
+use lib $FindBin::Bin;
+use CreditLedger;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 my $load_py = "$FindBin::Bin/../ledger_load.py";
 
-my $node = PostgreSQL::Test::Cluster->new('backup');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'credit_ledger'
+my $node = preloaded_node('backup', qq{
 max_connections = 40
 });
-$node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE ledger; CREATE DATABASE restored');
 $node->safe_psql('ledger', 'CREATE EXTENSION credit_ledger');
 my $dsn = 'host=' . $node->host . ' port=' . $node->port;

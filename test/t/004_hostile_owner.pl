@@ -6,18 +6,17 @@
 # before its first statement.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use CreditLedger;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $node = PostgreSQL::Test::Cluster->new('hostile_owner');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'credit_ledger'
+my $node = preloaded_node('hostile_owner', qq{
 credit_ledger.database = 'owned'
 credit_ledger.sweep_interval = '200ms'
 });
-$node->start;
 
 sub run { my ($db, $query) = @_; return $node->safe_psql($db, $query); }
 sub as_owner { return $node->safe_psql('owned', $_[0], extra_params => [ '-U', 'mallory' ]); }

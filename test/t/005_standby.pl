@@ -3,17 +3,16 @@
 # with a DETAIL, never XX000; no worker runs until promotion.
 use strict;
 use warnings;
+use FindBin;
+use lib $FindBin::Bin;
+use CreditLedger;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'credit_ledger'
+my $primary = preloaded_node('primary', qq{
 credit_ledger.sweep_interval = '200ms'
-});
-$primary->start;
+}, allows_streaming => 1);
 $primary->safe_psql('postgres', q{CREATE EXTENSION credit_ledger;
 	SELECT credit_ledger.grant_credits(1, 100, 'g1');
 	SELECT credit_ledger.deduct(1, 10, 'd1');
