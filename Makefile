@@ -15,6 +15,7 @@ OBJS = \
 	src/api/refund.o \
 	src/api/reserve.o \
 	src/api/resolve_price.o \
+	src/api/set_alert.o \
 	src/api/reward.o \
 	src/api/sweep.o \
 	src/api/triggers.o \
@@ -26,6 +27,7 @@ OBJS = \
 	src/ledger/bucket.o \
 	src/ledger/debt.o \
 	src/ledger/entry.o \
+	src/ledger/events.o \
 	src/ledger/expiry.o \
 	src/ledger/hold.o \
 	src/ledger/idempotency.o \
@@ -55,12 +57,13 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep stored_request
+	reading_nulls price_rule_keep events stored_request
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
-	fk_deadlock reindex_deadlock drop_extension_wait
+	fk_deadlock reindex_deadlock drop_extension_wait \
+	events_cross_race events_late_commit events_notify
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

@@ -13,6 +13,7 @@
 
 #include "api/args.h"
 #include "worker/worker.h"
+#include "ledger/events.h"
 #include "ledger/hold.h"
 
 PG_MODULE_MAGIC;
@@ -28,6 +29,7 @@ _PG_init(void)
 
 	args_init();
 	hold_init();
+	events_init();
 	worker_init();
 
 	MarkGUCPrefixReserved("credit_ledger");

@@ -174,6 +174,22 @@ else
 	echo "== skipped: charge (no credit_ledger.charge in this build)"
 fi
 
+# Events (1.1): a deduct on an account with a low-balance alert that it does
+# not cross writes no event and should cost what one without an alert costs.
+alert_round() {
+	local when=$1 impl=$2 threshold=NULL
+	[ "$impl" = with_alert ] || return 0
+	[ "$when" = before ] && threshold=1
+	psql_bench -Atc "SELECT count(credit_ledger.set_alert(a, $threshold))
+		FROM generate_series($HOT, $ACCOUNTS) a" >/dev/null
+}
+if has_function set_alert; then
+	scenario alert_8 "deduct with a low-balance alert (never crossed)" 8 alert_round "${SPREAD[@]}" -- \
+		with_alert=deduct_ledger.pgb no_alert=deduct_ledger.pgb
+else
+	echo "== skipped: deduct with a low-balance alert (no credit_ledger.set_alert in this build)"
+fi
+
 # The worker scenario: HOLDS holds on accounts of their own (BG_FIRST..),
 # due at once, created with the sweeper off; the sweeper is on during the
 # rounds "during_sweep" only (it takes a few seconds to restart and
@@ -264,7 +280,8 @@ echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tp
 echo
 echo "== settings: ${SETTINGS[*]}; pgbench -M prepared, ${ROUNDS} rounds of ${SECS}s per implementation, alternating"
 echo "== ratio = credit_ledger tps / that implementation's tps (above 1: credit_ledger is faster);"
-echo "   for the worker scenario: tps while the worker sweeps / tps with the sweeper off"
+echo "   for the worker scenario: tps while the worker sweeps / tps with the sweeper off;"
+echo "   for the alert scenario: tps with an alert on every account / tps without"
 cat "$SUMMARY"
 echo
 echo "results: $CSV"

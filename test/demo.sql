@@ -121,6 +121,19 @@ SELECT credit_ledger.reward(42, 'checkin', 'checkin-42-day-1-again') IS NULL AS 
 -- The consumption dashboard: the last 24 hours.
 SELECT * FROM credit_ledger.consumption(42, since => now() - interval '24 hours');
 
+-- Events (1.1): a low-balance alert at 5 below what account 42 has now. psql
+-- LISTENs as an application would: the notification comes with the commit of
+-- the deduct that crosses the threshold, once, and the event waits in the outbox.
+LISTEN credit_ledger_events;
+SELECT credit_ledger.set_alert(42, available - 5) FROM credit_ledger.balance(42);
+SELECT amount, available FROM credit_ledger.deduct(42, 10, 'demo-cross-1');
+SELECT amount, available FROM credit_ledger.deduct(42, 10, 'demo-cross-2');
+SELECT event_seq, kind, payload->>'available_before' AS before,
+       payload->>'available_after' AS after, payload->>'threshold' AS threshold
+FROM credit_ledger.poll_events('demo', 1000) WHERE account_id = 42 AND kind = 'balance.low';
+SELECT credit_ledger.ack_events('demo', max(event_seq)) FROM credit_ledger.poll_events('demo', 1000);
+UNLISTEN credit_ledger_events;
+
 -- Reading: exact balances, the ledger, and a consistency check.
 SELECT * FROM credit_ledger.balance(42);
 SELECT entry_id, kind, amount, balance_after, event_id, source, bucket_amounts

@@ -465,9 +465,36 @@ INVARIANTS = [
 ]
 
 
+# 1.1's events: an account's balance.depleted and balance.recovered events
+# alternate (a crossing of zero cannot happen twice in a row), the last one
+# says which side of zero the stored available is on, and each names an
+# entry of its account. A crash that kept a call's entries but lost its
+# event, or the reverse, breaks one of these.
+EVENT_INVARIANT = ('balance events alternate and end on the right side', """
+WITH crossings AS (
+    SELECT account_id, event_seq, kind, entry_id,
+           lag(kind) OVER (PARTITION BY account_id ORDER BY event_seq) AS previous,
+           row_number() OVER (PARTITION BY account_id ORDER BY event_seq DESC) AS from_last
+    FROM credit_ledger.event WHERE kind IN ('balance.depleted', 'balance.recovered')
+)
+SELECT 'twice in a row' AS problem, c.account_id, c.event_seq FROM crossings c
+WHERE c.kind = c.previous
+UNION ALL
+SELECT 'last event, other side', c.account_id, c.event_seq
+FROM crossings c JOIN credit_ledger.account a USING (account_id)
+WHERE c.from_last = 1 AND (c.kind = 'balance.recovered') <> (a.balance - a.reserved > 0)
+UNION ALL
+SELECT 'no such entry', c.account_id, c.event_seq FROM crossings c
+WHERE NOT EXISTS (SELECT FROM credit_ledger.entry x
+                  WHERE x.account_id = c.account_id AND x.entry_id = c.entry_id)
+""")
+
+
 def check_invariants(cur):
     ok = True
-    for name, sql in INVARIANTS:
+    cur.execute("SELECT to_regclass('credit_ledger.event') IS NOT NULL")
+    events = cur.fetchone()[0]
+    for name, sql in INVARIANTS + ([EVENT_INVARIANT] if events else []):
         cur.execute(sql)
         rows = cur.fetchall()
         print('%-48s %s' % (name, 'ok' if not rows else 'FAILED %r' % rows[:5]))

@@ -95,6 +95,9 @@ account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 	acct->total_refunded = row_int64(row, ACCOUNT_TOTAL_REFUNDED, NULL);
 	acct->next_expiry_at = DatumGetTimestampTz(row_datum(row, ACCOUNT_NEXT_EXPIRY_AT, &isnull));
 	acct->has_next_expiry = !isnull;
+	acct->low_balance = row_int64(row, ACCOUNT_LOW_BALANCE, &isnull);
+	acct->has_low_balance = !isnull;
+	acct->available_locked = credits_sub(acct->balance, acct->reserved);
 	return true;
 }
 
@@ -160,6 +163,19 @@ account_set_status(LedgerAccount *acct, AccountStatus status, const char *reason
 
 	row_update(acct->row, lengthof(columns), columns, values, nulls);
 	acct->status = status;
+}
+
+/* Writes the account's own low-balance threshold (set_alert); none: the default. */
+void
+account_set_low_balance(LedgerAccount *acct, bool has_low_balance, int64 low_balance)
+{
+	static const int columns[] = {ACCOUNT_LOW_BALANCE};
+	Datum		values[lengthof(columns)] = {Int64GetDatum(low_balance)};
+	bool		nulls[lengthof(columns)] = {!has_low_balance};
+
+	row_update(acct->row, lengthof(columns), columns, values, nulls);
+	acct->has_low_balance = has_low_balance;
+	acct->low_balance = low_balance;
 }
 
 /* Keeps next_expiry_at a lower bound when a bucket or hold with an expiry appears. */

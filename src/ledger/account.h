@@ -32,6 +32,9 @@ typedef struct LedgerAccount
 	int64		total_refunded;
 	bool		has_next_expiry;
 	TimestampTz next_expiry_at; /* never later than the true next expiry */
+	bool		has_low_balance;	/* set_alert's threshold (1.1) */
+	int64		low_balance;
+	int64		available_locked;	/* available as stored when the lock was taken */
 } LedgerAccount;
 
 extern const char *account_status_name(AccountStatus status);
@@ -40,6 +43,7 @@ extern bool account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 extern void account_create(int64 account_id, int64 credit_limit, Datum metadata, bool has_metadata);
 extern void account_store(const LedgerAccount *acct);
 extern void account_set_status(LedgerAccount *acct, AccountStatus status, const char *reason);
+extern void account_set_low_balance(LedgerAccount *acct, bool has_low_balance, int64 low_balance);
 extern void account_set_credit_limit(LedgerAccount *acct, int64 credit_limit);
 extern void account_note_expiry(LedgerAccount *acct, TimestampTz expires_at);
 extern void account_require_active(const LedgerAccount *acct, bool money_in);

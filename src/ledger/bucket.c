@@ -17,6 +17,7 @@
 #include "ledger/credits.h"
 #include "ledger/debt.h"
 #include "ledger/entry.h"
+#include "ledger/events.h"
 
 /* Writes the remaining credits of the fetched bucket; live follows them. */
 static void
@@ -38,10 +39,10 @@ buckets_lapse(LedgerOp *op, const Slices *lapsed, int64 cause_entry_id)
 {
 	int64		total = slices_total(lapsed);
 
-	entry_write(op, &(LedgerEntry) {
+	events_grant_expired(op, lapsed, entry_write(op, &(LedgerEntry) {
 		.kind = ENTRY_EXPIRE_GRANT, .amount = -total, .slices = lapsed,
 		.ref_entry_id = cause_entry_id
-	});
+	}));
 	op->acct.total_expired = credits_add(op->acct.total_expired, total);
 	op->grants_expired += lapsed->count;
 }

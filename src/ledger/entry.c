@@ -112,6 +112,7 @@ entry_write(LedgerOp *op, const LedgerEntry *e)
 		entry_set(values, nulls, ENTRY_REF_ENTRY_ID, Int64GetDatum(e->ref_entry_id));
 
 	row_insert(op->rows, ROW_ENTRY, values, nulls);
+	op->last_entry_id = entry_id;
 	return entry_id;
 }
 

@@ -23,6 +23,7 @@
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/entry.h"
+#include "ledger/events.h"
 #include "ledger/utc.h"
 #include "ledger/hold.h"
 #include "ledger/idempotency.h"
@@ -442,6 +443,7 @@ holds_expire_due(LedgerOp *op)
 	}
 
 	for (uint64 i = 0; i < rows; i++)
-		hold_release(op, &due[i], ENTRY_EXPIRE_HOLD, HOLD_EXPIRED, NULL);
+		events_hold_expired(op, due[i].hold_id, due[i].amount,
+							hold_release(op, &due[i], ENTRY_EXPIRE_HOLD, HOLD_EXPIRED, NULL));
 	op->holds_expired += rows;
 }

@@ -28,6 +28,7 @@ typedef struct LedgerOp
 	int64		result_balance;
 	int64		result_reserved;
 	bool		replayed;
+	int64		last_entry_id;	/* the last entry the call wrote, 0 = none */
 	/* expiries this call wrote (sweep reports them) */
 	int64		holds_expired;
 	int64		grants_expired;

@@ -14,6 +14,7 @@
 #include "store/row.h"
 #include "ledger/account.h"
 #include "ledger/entry.h"
+#include "ledger/events.h"
 #include "ledger/expiry.h"
 #include "ledger/idempotency.h"
 #include "ledger/operation.h"
@@ -101,7 +102,10 @@ void
 op_end(LedgerOp *op)
 {
 	if (op->account_changed)
+	{
+		events_balance_changed(op);
 		account_store(&op->acct);
+	}
 	rows_end(op->rows);
 	op->rows = NULL;
 	if (!op->replayed)

@@ -51,7 +51,8 @@ typedef enum AccountColumn
 	ACCOUNT_NEXT_EXPIRY_AT,
 	ACCOUNT_METADATA,
 	ACCOUNT_STATUS_REASON,
-	ACCOUNT_STATUS_CHANGED_AT
+	ACCOUNT_STATUS_CHANGED_AT,
+	ACCOUNT_LOW_BALANCE			/* 1.1: NULL while the schema is 1.0's */
 } AccountColumn;
 
 typedef enum BucketColumn
@@ -99,6 +100,7 @@ typedef struct RowColumnDef
 {
 	const char *name;
 	Oid			type;
+	bool		since_1_1;		/* missing in a 1.0 schema not yet updated */
 } RowColumnDef;
 
 typedef struct RowTableDef

@@ -62,6 +62,8 @@ query_expected_ret(QueryExpect expect)
 			return SPI_OK_INSERT_RETURNING;
 		case QUERY_UPDATE:
 			return SPI_OK_UPDATE;
+		case QUERY_DELETE:
+			return SPI_OK_DELETE;
 	}
 	elog(ERROR, "credit_ledger: unknown query expectation %d", (int) expect);
 	return 0;					/* keep compiler quiet */

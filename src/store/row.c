@@ -194,6 +194,11 @@ row_columns_map(Relation rel, const RowTableDef *def, RowTableCache *c)
 			if (!att->attisdropped && strcmp(NameStr(att->attname), col->name) == 0)
 				attnum = a + 1;
 		}
+		if (attnum == InvalidAttrNumber && col->since_1_1)
+		{
+			c->attnums[i] = InvalidAttrNumber;
+			continue;
+		}
 		if (attnum == InvalidAttrNumber)
 			row_column_refuse(def, col, "is missing");
 		if (TupleDescAttr(desc, attnum - 1)->atttypid != col->type)
@@ -665,11 +670,31 @@ row_slot(const Row *row)
 	return t->found;
 }
 
+/*
+ * Whether the table has the column: a column added by a later version's
+ * upgrade script is missing until ALTER EXTENSION ... UPDATE ran. Such a
+ * column reads as NULL and writes to it are dropped. The table must have
+ * been opened by this call.
+ */
+bool
+row_has_column(RowTableId table, int column)
+{
+	return caches[table].attnums[column - 1] != InvalidAttrNumber;
+}
+
 /* Typed readers of a fetched row's columns (the catalogue's numbering). */
 Datum
 row_datum(const Row *row, int column, bool *isnull)
 {
-	return slot_getattr(row_slot(row), caches[row->table->id].attnums[column - 1], isnull);
+	TupleTableSlot *slot = row_slot(row);
+	AttrNumber	attnum = caches[row->table->id].attnums[column - 1];
+
+	if (attnum == InvalidAttrNumber)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return slot_getattr(slot, attnum, isnull);
 }
 
 int64
@@ -731,8 +756,12 @@ row_update(Row *row, int count, const int *columns, const Datum *values, const b
 	memcpy(written->tts_isnull, t->found->tts_isnull, sizeof(bool) * natts);
 	for (int i = 0; i < count; i++)
 	{
-		written->tts_values[attnums[columns[i] - 1] - 1] = values[i];
-		written->tts_isnull[attnums[columns[i] - 1] - 1] = nulls ? nulls[i] : false;
+		AttrNumber	attnum = attnums[columns[i] - 1];
+
+		if (attnum == InvalidAttrNumber)
+			continue;
+		written->tts_values[attnum - 1] = values[i];
+		written->tts_isnull[attnum - 1] = nulls ? nulls[i] : false;
 	}
 	ExecStoreVirtualTuple(written);
 	ItemPointerSetInvalid(&written->tts_tid);
@@ -768,6 +797,8 @@ row_insert(RowAccess *rows, RowTableId table, const Datum *values, const bool *n
 	}
 	for (int i = 0; i < catalog_tables[table].column_count; i++)
 	{
+		if (c->attnums[i] == InvalidAttrNumber)
+			continue;
 		written->tts_values[c->attnums[i] - 1] = values[i];
 		written->tts_isnull[c->attnums[i] - 1] = nulls[i];
 	}

@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "store/query.h"
+#include "ledger/events.h"
 #include "ledger/operation.h"
 #include "worker/sweep.h"
 
@@ -59,4 +60,5 @@ sweep_batch(int max_accounts, SweepResult *result)
 		op_end(&op);
 	}
 	result->accounts = (int) rows;
+	events_prune(max_accounts);
 }

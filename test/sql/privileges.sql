@@ -26,6 +26,13 @@ GRANT EXECUTE ON FUNCTION
     TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.accounts, credit_ledger.entries, credit_ledger.pending_holds,
     credit_ledger.expiring_grants TO regress_ledger_app;
+-- 1.1: events and alerts
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.set_alert(bigint, bigint),
+    credit_ledger.poll_events(text, integer),
+    credit_ledger.ack_events(text, bigint)
+TO regress_ledger_app;
+GRANT SELECT ON credit_ledger.events TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
@@ -120,6 +127,10 @@ SELECT amount FROM credit_ledger.reward(8001, 'priv_bonus', 'priv-w1');
 SELECT credits, calls FROM credit_ledger.consumption(8001);
 SELECT kind, amount FROM credit_ledger.history(8001) ORDER BY entry_id;
 SELECT count(*) FROM credit_ledger.entries WHERE account_id = 8001;
+SELECT credit_ledger.set_alert(8001, 10);
+SELECT count(*) > 0 AS polled FROM credit_ledger.poll_events('priv-consumer', 1000);
+SELECT credit_ledger.ack_events('priv-consumer', max(event_seq))
+FROM credit_ledger.poll_events('priv-consumer', 1000);
 SELECT left(expect_error($$SELECT credit_ledger.adjust(8001, 5, 'priv-a1', 'fix')$$), 5) AS adjust;
 RESET ROLE;
 
