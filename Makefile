@@ -23,6 +23,7 @@ OBJS = \
 	src/worker/state.o \
 	src/worker/sweep.o \
 	src/worker/worker.o \
+	src/shop/orders.o \
 	src/ledger/account.o \
 	src/ledger/bucket.o \
 	src/ledger/debt.o \
@@ -57,13 +58,13 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events stored_request
+	reading_nulls price_rule_keep events shop stored_request
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
-	events_cross_race events_late_commit events_notify
+	events_cross_race events_late_commit events_notify pay_order_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

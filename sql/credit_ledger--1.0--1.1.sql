@@ -358,3 +358,423 @@ REVOKE ALL ON FUNCTION credit_ledger.number_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.set_alert(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.poll_events(text, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.ack_events(text, bigint) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- The shop: credit packs, orders and payments (DESIGN 17)
+---------------------------------------------------------------------------
+
+-- Credit packs, edited by operators (INSERT/UPDATE in psql). A trigger
+-- refuses an invalid row with 22023 and a DETAIL naming the column.
+CREATE TABLE credit_ledger.product (
+    product_id            bigserial PRIMARY KEY,
+    sku                   text NOT NULL UNIQUE,
+    name                  text NOT NULL,
+    description           text,
+    credits               bigint NOT NULL,
+    price_minor           bigint NOT NULL,
+    original_price_minor  bigint,
+    currency              text NOT NULL,
+    badge                 text,
+    status                text NOT NULL DEFAULT 'active',
+    sort_order            integer NOT NULL DEFAULT 0,
+    grant_source          text NOT NULL DEFAULT 'recharge',
+    grant_expires_after   interval,
+    grant_priority        integer NOT NULL DEFAULT 0,
+    created_at            timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE credit_ledger.product IS
+    'credit_ledger: credit packs for sale (operator-edited); orders keep a snapshot, so later edits do not change them';
+COMMENT ON COLUMN credit_ledger.product.product_id IS 'product id';
+COMMENT ON COLUMN credit_ledger.product.sku IS 'the code create_order names the product by (unique)';
+COMMENT ON COLUMN credit_ledger.product.name IS 'what the shop page shows';
+COMMENT ON COLUMN credit_ledger.product.description IS 'free text for the shop page';
+COMMENT ON COLUMN credit_ledger.product.credits IS 'credits one unit grants (> 0)';
+COMMENT ON COLUMN credit_ledger.product.price_minor IS 'the price of one unit in the currency''s minor unit (cents), >= 0';
+COMMENT ON COLUMN credit_ledger.product.original_price_minor IS 'the price before a discount, shown struck through (NULL: none)';
+COMMENT ON COLUMN credit_ledger.product.currency IS 'ISO 4217 code, three capital letters';
+COMMENT ON COLUMN credit_ledger.product.badge IS 'a label for the shop page (NULL: none), e.g. "best value"';
+COMMENT ON COLUMN credit_ledger.product.status IS 'active (for sale), hidden (not listed, not for sale) or retired';
+COMMENT ON COLUMN credit_ledger.product.sort_order IS 'the shop page lists products by it, lowest first';
+COMMENT ON COLUMN credit_ledger.product.grant_source IS 'the source of the bucket a paid order grants';
+COMMENT ON COLUMN credit_ledger.product.grant_expires_after IS 'how long the granted credits last (NULL: never expire)';
+COMMENT ON COLUMN credit_ledger.product.grant_priority IS 'the granted bucket''s burn-down priority';
+COMMENT ON COLUMN credit_ledger.product.created_at IS 'when the product was added';
+
+CREATE FUNCTION credit_ledger.check_product() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    problem text;
+BEGIN
+    problem := CASE
+        WHEN NEW.sku = '' THEN 'sku is empty'
+        WHEN NEW.name = '' THEN 'name is empty'
+        WHEN NEW.credits <= 0 THEN format('credits is %s; a product grants at least 1', NEW.credits)
+        WHEN NEW.price_minor < 0 THEN format('price_minor is %s; prices are not negative', NEW.price_minor)
+        WHEN NEW.original_price_minor < 0 THEN
+            format('original_price_minor is %s; prices are not negative', NEW.original_price_minor)
+        WHEN NEW.currency !~ '^[A-Z]{3}$' THEN
+            format('currency is "%s"; an ISO 4217 code is three capital letters', NEW.currency)
+        WHEN NEW.status NOT IN ('active', 'hidden', 'retired') THEN
+            format('status is "%s", not one of active, hidden, retired', NEW.status)
+        WHEN NEW.grant_source = '' THEN 'grant_source is empty'
+        WHEN NEW.grant_expires_after <= interval '0' THEN
+            format('grant_expires_after is %s; NULL means the credits never expire', NEW.grant_expires_after)
+    END;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid product'
+            USING ERRCODE = '22023', DETAIL = format('Product "%s": %s.', NEW.sku, problem);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.check_product() IS
+    'trigger: refuses an invalid product (SQLSTATE 22023, DETAIL names the column)';
+CREATE TRIGGER product_check BEFORE INSERT OR UPDATE ON credit_ledger.product
+    FOR EACH ROW EXECUTE FUNCTION credit_ledger.check_product();
+
+-- An order: a snapshot of its product at create_order, paid once.
+CREATE TABLE credit_ledger.credit_order (
+    order_no             text PRIMARY KEY,
+    account_id           bigint NOT NULL,
+    status               text NOT NULL DEFAULT 'pending'
+                         CHECK (status IN ('pending', 'paid', 'cancelled', 'expired', 'refunded')),
+    product_id           bigint NOT NULL,
+    sku                  text NOT NULL,
+    product_name         text NOT NULL,
+    quantity             integer NOT NULL CHECK (quantity > 0),
+    credits              bigint NOT NULL CHECK (credits > 0),
+    amount_minor         bigint NOT NULL CHECK (amount_minor >= 0),
+    currency             text NOT NULL,
+    grant_source         text NOT NULL,
+    grant_expires_after  interval,
+    grant_priority       integer NOT NULL,
+    created_at           timestamptz NOT NULL,
+    expires_at           timestamptz NOT NULL,
+    paid_at              timestamptz,
+    payment_ref          text,
+    paid_minor           bigint,
+    grant_entry_id       bigint,
+    closed_at            timestamptz
+);
+CREATE INDEX credit_order_pending ON credit_ledger.credit_order (expires_at)
+    WHERE status OPERATOR(pg_catalog.=) 'pending';
+CREATE INDEX credit_order_account ON credit_ledger.credit_order (account_id, created_at);
+COMMENT ON TABLE credit_ledger.credit_order IS
+    'credit_ledger: orders of credit packs, created by create_order, paid once by pay_order (the payment webhook)';
+COMMENT ON COLUMN credit_ledger.credit_order.order_no IS 'the application''s order number: create_order''s idempotency key';
+COMMENT ON COLUMN credit_ledger.credit_order.account_id IS 'the account the credits go to';
+COMMENT ON COLUMN credit_ledger.credit_order.status IS 'pending, paid, cancelled, expired (unpaid past expires_at) or refunded';
+COMMENT ON COLUMN credit_ledger.credit_order.product_id IS 'the product ordered';
+COMMENT ON COLUMN credit_ledger.credit_order.sku IS 'its sku when ordered';
+COMMENT ON COLUMN credit_ledger.credit_order.product_name IS 'its name when ordered';
+COMMENT ON COLUMN credit_ledger.credit_order.quantity IS 'units ordered';
+COMMENT ON COLUMN credit_ledger.credit_order.credits IS 'credits the order grants: the product''s credits times quantity';
+COMMENT ON COLUMN credit_ledger.credit_order.amount_minor IS 'what the payment must be, in the currency''s minor unit: price times quantity';
+COMMENT ON COLUMN credit_ledger.credit_order.currency IS 'the currency the payment must be in';
+COMMENT ON COLUMN credit_ledger.credit_order.grant_source IS 'the granted bucket''s source (the product''s when ordered)';
+COMMENT ON COLUMN credit_ledger.credit_order.grant_expires_after IS 'how long the granted credits last (NULL: never expire)';
+COMMENT ON COLUMN credit_ledger.credit_order.grant_priority IS 'the granted bucket''s priority';
+COMMENT ON COLUMN credit_ledger.credit_order.created_at IS 'when create_order ran';
+COMMENT ON COLUMN credit_ledger.credit_order.expires_at IS 'an order not paid by then is expired (credit_ledger.order_ttl after created_at)';
+COMMENT ON COLUMN credit_ledger.credit_order.paid_at IS 'when pay_order granted the credits';
+COMMENT ON COLUMN credit_ledger.credit_order.payment_ref IS 'the payment provider''s reference: the same one again replays';
+COMMENT ON COLUMN credit_ledger.credit_order.paid_minor IS 'the amount paid';
+COMMENT ON COLUMN credit_ledger.credit_order.grant_entry_id IS 'the grant entry pay_order wrote (event_id order:<order_no>)';
+COMMENT ON COLUMN credit_ledger.credit_order.closed_at IS 'when the order was cancelled, expired or refunded';
+
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.product', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.product_product_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.credit_order', '');
+
+-- What the shop page reads: products for sale, in their order.
+CREATE VIEW credit_ledger.products AS
+    SELECT p.product_id, p.sku, p.name, p.description, p.credits, p.price_minor,
+           p.original_price_minor, p.currency, p.badge, p.sort_order
+    FROM credit_ledger.product p
+    WHERE p.status OPERATOR(pg_catalog.=) 'active'
+    ORDER BY p.sort_order, p.product_id;
+COMMENT ON VIEW credit_ledger.products IS
+    'credit_ledger: the products for sale (status active), in sort_order: what a shop page lists';
+COMMENT ON COLUMN credit_ledger.products.product_id IS 'product id';
+COMMENT ON COLUMN credit_ledger.products.sku IS 'what create_order takes';
+COMMENT ON COLUMN credit_ledger.products.name IS 'the product''s name';
+COMMENT ON COLUMN credit_ledger.products.description IS 'the product''s description';
+COMMENT ON COLUMN credit_ledger.products.credits IS 'credits one unit grants';
+COMMENT ON COLUMN credit_ledger.products.price_minor IS 'the current price in the minor unit';
+COMMENT ON COLUMN credit_ledger.products.original_price_minor IS 'the price before a discount (NULL: none)';
+COMMENT ON COLUMN credit_ledger.products.currency IS 'ISO 4217 currency code';
+COMMENT ON COLUMN credit_ledger.products.badge IS 'a label, e.g. "best value"';
+COMMENT ON COLUMN credit_ledger.products.sort_order IS 'the listing order';
+
+-- Orders with their exact status: a pending order past expires_at is
+-- expired here before the worker writes it.
+CREATE VIEW credit_ledger.orders AS
+    SELECT o.order_no, o.account_id,
+           CASE WHEN o.status OPERATOR(pg_catalog.=) 'pending'
+                 AND o.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+                THEN 'expired' ELSE o.status END AS status,
+           o.sku, o.product_name, o.quantity, o.credits, o.amount_minor, o.currency,
+           o.created_at, o.expires_at, o.paid_at, o.payment_ref, o.paid_minor, o.grant_entry_id,
+           o.closed_at
+    FROM credit_ledger.credit_order o;
+COMMENT ON VIEW credit_ledger.orders IS
+    'credit_ledger: every order with its exact status (unpaid past expires_at: expired, whether or not the worker has written it)';
+COMMENT ON COLUMN credit_ledger.orders.order_no IS 'the order number';
+COMMENT ON COLUMN credit_ledger.orders.account_id IS 'the account the credits go to';
+COMMENT ON COLUMN credit_ledger.orders.status IS 'pending, paid, cancelled, expired or refunded';
+COMMENT ON COLUMN credit_ledger.orders.sku IS 'the product''s sku when ordered';
+COMMENT ON COLUMN credit_ledger.orders.product_name IS 'the product''s name when ordered';
+COMMENT ON COLUMN credit_ledger.orders.quantity IS 'units ordered';
+COMMENT ON COLUMN credit_ledger.orders.credits IS 'credits the order grants';
+COMMENT ON COLUMN credit_ledger.orders.amount_minor IS 'what the payment must be';
+COMMENT ON COLUMN credit_ledger.orders.currency IS 'the payment''s currency';
+COMMENT ON COLUMN credit_ledger.orders.created_at IS 'when the order was created';
+COMMENT ON COLUMN credit_ledger.orders.expires_at IS 'unpaid by then, it is expired';
+COMMENT ON COLUMN credit_ledger.orders.paid_at IS 'when it was paid';
+COMMENT ON COLUMN credit_ledger.orders.payment_ref IS 'the payment''s reference';
+COMMENT ON COLUMN credit_ledger.orders.paid_minor IS 'the amount paid';
+COMMENT ON COLUMN credit_ledger.orders.grant_entry_id IS 'the grant entry of the paid order';
+COMMENT ON COLUMN credit_ledger.orders.closed_at IS 'when it was cancelled, expired or refunded';
+
+-- An event written by an SQL function, as the C functions write theirs
+-- (src/events.c): the row, and NOTIFY '<event_seq> <account_id> <kind>'.
+CREATE FUNCTION credit_ledger.event_emit(account_id bigint, kind text, entry_id bigint, figures jsonb)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    seq bigint;
+BEGIN
+    INSERT INTO credit_ledger.event (account_id, kind, entry_id, payload, created_at)
+    VALUES (event_emit.account_id, event_emit.kind, event_emit.entry_id,
+            jsonb_strip_nulls(jsonb_build_object('account_id', event_emit.account_id,
+                'kind', event_emit.kind, 'entry_id', event_emit.entry_id) || event_emit.figures),
+            statement_timestamp())
+    RETURNING event_seq INTO seq;
+    PERFORM pg_notify('credit_ledger_events', format('%s %s %s', seq, event_emit.account_id, event_emit.kind));
+    RETURN seq;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.event_emit(bigint, text, bigint, jsonb) IS
+    'writes an event and queues its NOTIFY, for the SQL functions (order.paid)';
+
+-- LD011 for an order that cannot do what was asked; DETAIL says why.
+CREATE FUNCTION credit_ledger.order_refuse(order_no text, why text)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'order refused'
+        USING ERRCODE = 'LD011', DETAIL = format('Order "%s": %s.', order_refuse.order_no, order_refuse.why);
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.order_refuse(text, text) IS
+    'raises LD011 for an order, with the reason in the DETAIL (used by the order functions)';
+
+-- A required argument: 22004 when NULL, as every function of the ledger.
+CREATE FUNCTION credit_ledger.require_arguments(function_name text, names text[], given boolean[])
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    FOR i IN 1 .. array_length(names, 1) LOOP
+        IF NOT given[i] THEN
+            RAISE EXCEPTION '% must not be null', names[i]
+                USING ERRCODE = '22004',
+                      DETAIL = format('credit_ledger.%s() was called with %s NULL.', function_name, names[i]);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.require_arguments(text, text[], boolean[]) IS
+    'raises 22004 naming the first argument given as NULL (used by the order functions)';
+
+CREATE FUNCTION credit_ledger.create_order(account_id bigint, sku text, quantity integer, order_no text)
+    RETURNS credit_ledger.credit_order
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p credit_ledger.product;
+    o credit_ledger.credit_order;
+    ttl_s bigint;
+BEGIN
+    PERFORM credit_ledger.require_arguments('create_order', ARRAY['account_id', 'sku', 'quantity', 'order_no'],
+        ARRAY[create_order.account_id IS NOT NULL, create_order.sku IS NOT NULL,
+              create_order.quantity IS NOT NULL, create_order.order_no IS NOT NULL]);
+    IF create_order.quantity <= 0 THEN
+        RAISE EXCEPTION 'quantity must be positive'
+            USING ERRCODE = '22023', DETAIL = format('quantity is %s.', create_order.quantity);
+    END IF;
+    IF create_order.order_no = '' OR octet_length(create_order.order_no) > 255 THEN
+        RAISE EXCEPTION 'invalid order_no'
+            USING ERRCODE = '22023',
+                  DETAIL = format('order_no is %s bytes; it takes 1 to 255.', octet_length(create_order.order_no));
+    END IF;
+
+    -- the same order_no again: the order it made, if the request is the same
+    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = create_order.order_no;
+    IF NOT FOUND THEN
+        SELECT * INTO p FROM credit_ledger.product x WHERE x.sku = create_order.sku;
+        IF NOT FOUND OR p.status <> 'active' THEN
+            RAISE EXCEPTION 'product not for sale'
+                USING ERRCODE = '22023',
+                      DETAIL = CASE WHEN p.sku IS NULL THEN format('No product has sku "%s".', create_order.sku)
+                                    ELSE format('Product "%s" is %s.', p.sku, p.status) END;
+        END IF;
+        SELECT setting::bigint INTO ttl_s FROM pg_settings WHERE name = 'credit_ledger.order_ttl';
+        INSERT INTO credit_ledger.credit_order (order_no, account_id, product_id, sku, product_name,
+            quantity, credits, amount_minor, currency, grant_source, grant_expires_after,
+            grant_priority, created_at, expires_at)
+        VALUES (create_order.order_no, create_order.account_id, p.product_id, p.sku, p.name,
+            create_order.quantity, p.credits * create_order.quantity,
+            p.price_minor * create_order.quantity, p.currency, p.grant_source,
+            p.grant_expires_after, p.grant_priority, statement_timestamp(),
+            statement_timestamp() + make_interval(secs => ttl_s))
+        ON CONFLICT DO NOTHING
+        RETURNING * INTO o;
+        IF FOUND THEN
+            RETURN o;
+        END IF;
+        -- a concurrent create_order of the same order_no won: compare with it
+        SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = create_order.order_no;
+    END IF;
+    IF (o.account_id, o.sku, o.quantity) IS DISTINCT FROM
+       (create_order.account_id, create_order.sku, create_order.quantity) THEN
+        RAISE EXCEPTION 'order_no already used for a different order'
+            USING ERRCODE = 'LD004',
+                  DETAIL = format('Order "%s" is account %s, %s x %s; now account %s, %s x %s.',
+                                  o.order_no, o.account_id, o.quantity, o.sku,
+                                  create_order.account_id, create_order.quantity, create_order.sku);
+    END IF;
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.create_order(bigint, text, integer, text) IS
+    'a pending order of quantity units of the product sku for the account, with a snapshot of the product; idempotent on order_no (LD004 for a different order under it); unpaid, it expires after credit_ledger.order_ttl';
+
+-- What a payment webhook calls: grants the order's credits and marks it paid
+-- in one transaction; the same payment_ref again returns the paid order.
+CREATE FUNCTION credit_ledger.pay_order(order_no text, payment_ref text, paid_minor bigint, currency text)
+    RETURNS credit_ledger.credit_order
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o credit_ledger.credit_order;
+    g credit_ledger.op_result;
+    expires timestamptz;
+BEGIN
+    PERFORM credit_ledger.require_arguments('pay_order', ARRAY['order_no', 'payment_ref', 'paid_minor', 'currency'],
+        ARRAY[pay_order.order_no IS NOT NULL, pay_order.payment_ref IS NOT NULL,
+              pay_order.paid_minor IS NOT NULL, pay_order.currency IS NOT NULL]);
+    IF pay_order.payment_ref = '' THEN
+        RAISE EXCEPTION 'payment_ref must not be empty'
+            USING ERRCODE = '22023', DETAIL = 'credit_ledger.pay_order() needs the payment provider''s reference.';
+    END IF;
+    -- webhooks are retried, also at once: the order's row lock serialises them
+    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = pay_order.order_no FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM credit_ledger.order_refuse(pay_order.order_no, 'no such order');
+    END IF;
+    IF o.status = 'paid' THEN
+        IF o.payment_ref = pay_order.payment_ref THEN
+            RETURN o;
+        END IF;
+        PERFORM credit_ledger.order_refuse(o.order_no,
+            format('paid already, by payment "%s"; this is payment "%s"', o.payment_ref, pay_order.payment_ref));
+    END IF;
+    IF o.status = 'pending' AND o.expires_at <= statement_timestamp() THEN
+        PERFORM credit_ledger.order_refuse(o.order_no, format('it expired unpaid (at %s)', o.expires_at));
+    END IF;
+    IF o.status <> 'pending' THEN
+        PERFORM credit_ledger.order_refuse(o.order_no, format('it is %s', o.status));
+    END IF;
+    IF pay_order.currency <> o.currency THEN
+        PERFORM credit_ledger.order_refuse(o.order_no,
+            format('the payment is in %s, the order in %s', pay_order.currency, o.currency));
+    END IF;
+    IF pay_order.paid_minor <> o.amount_minor THEN
+        PERFORM credit_ledger.order_refuse(o.order_no,
+            format('paid %s, the order is %s %s', pay_order.paid_minor, o.amount_minor, o.currency));
+    END IF;
+
+    -- the grant's expiry on the UTC calendar, as every other expiry
+    expires := ((statement_timestamp() AT TIME ZONE 'UTC') + o.grant_expires_after) AT TIME ZONE 'UTC';
+    g := credit_ledger.grant_credits(o.account_id, o.credits, 'order:' || o.order_no, o.grant_source,
+                                     expires, o.grant_priority,
+                                     format('order %s: %s x %s', o.order_no, o.quantity, o.sku));
+    UPDATE credit_ledger.credit_order c
+    SET status = 'paid', paid_at = statement_timestamp(), payment_ref = pay_order.payment_ref,
+        paid_minor = pay_order.paid_minor, grant_entry_id = g.entry_id
+    WHERE c.order_no = o.order_no
+    RETURNING * INTO o;
+    PERFORM credit_ledger.event_emit(o.account_id, 'order.paid', g.entry_id,
+        jsonb_build_object('order_no', o.order_no, 'credits', o.credits, 'paid_minor', o.paid_minor,
+                           'currency', o.currency, 'payment_ref', o.payment_ref,
+                           'available_after', g.available, 'balance', g.balance));
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.pay_order(text, text, bigint, text) IS
+    'the payment webhook: grants the order''s credits (event_id order:<order_no>) and marks it paid, once; the same payment_ref replays; another one, a wrong amount or currency, an expired or cancelled order is LD011';
+
+CREATE FUNCTION credit_ledger.cancel_order(order_no text)
+    RETURNS credit_ledger.credit_order
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o credit_ledger.credit_order;
+BEGIN
+    PERFORM credit_ledger.require_arguments('cancel_order', ARRAY['order_no'],
+        ARRAY[cancel_order.order_no IS NOT NULL]);
+    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = cancel_order.order_no FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM credit_ledger.order_refuse(cancel_order.order_no, 'no such order');
+    END IF;
+    IF o.status = 'cancelled' THEN
+        RETURN o;
+    END IF;
+    IF o.status = 'pending' AND o.expires_at <= statement_timestamp() THEN
+        PERFORM credit_ledger.order_refuse(o.order_no, format('it expired unpaid (at %s)', o.expires_at));
+    END IF;
+    IF o.status <> 'pending' THEN
+        PERFORM credit_ledger.order_refuse(o.order_no, format('it is %s', o.status));
+    END IF;
+    UPDATE credit_ledger.credit_order c SET status = 'cancelled', closed_at = statement_timestamp()
+    WHERE c.order_no = o.order_no
+    RETURNING * INTO o;
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.cancel_order(text) IS
+    'cancels a pending order (again: returns it as it is); a paid or expired order is LD011';
+
+-- What the worker (and sweep()) runs: writes the expiry of unpaid orders
+-- that every answer already reports as expired.
+CREATE FUNCTION credit_ledger.expire_orders(max_rows integer)
+    RETURNS integer
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH due AS (
+        SELECT order_no FROM credit_ledger.credit_order
+        WHERE status = 'pending' AND expires_at <= statement_timestamp()
+        ORDER BY expires_at LIMIT max_rows
+        FOR UPDATE SKIP LOCKED
+    ), expired AS (
+        UPDATE credit_ledger.credit_order c SET status = 'expired', closed_at = c.expires_at
+        FROM due WHERE c.order_no = due.order_no
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM expired
+$$;
+COMMENT ON FUNCTION credit_ledger.expire_orders(integer) IS
+    'marks up to max_rows unpaid orders past their expires_at expired (the sweep runs it); returns how many';
+
+REVOKE ALL ON FUNCTION credit_ledger.check_product() FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.event_emit(bigint, text, bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.order_refuse(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.require_arguments(text, text[], boolean[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.create_order(bigint, text, integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.pay_order(text, text, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.cancel_order(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.expire_orders(integer) FROM PUBLIC;

@@ -13,6 +13,7 @@
 
 #include "api/args.h"
 #include "worker/worker.h"
+#include "shop/orders.h"
 #include "ledger/events.h"
 #include "ledger/hold.h"
 
@@ -30,6 +31,7 @@ _PG_init(void)
 	args_init();
 	hold_init();
 	events_init();
+	orders_init();
 	worker_init();
 
 	MarkGUCPrefixReserved("credit_ledger");

@@ -134,6 +134,18 @@ FROM credit_ledger.poll_events('demo', 1000) WHERE account_id = 42 AND kind = 'b
 SELECT credit_ledger.ack_events('demo', max(event_seq)) FROM credit_ledger.poll_events('demo', 1000);
 UNLISTEN credit_ledger_events;
 
+-- The shop (1.1): a credit pack, an order, and the payment webhook delivered
+-- twice (one grant); a payment of the wrong amount is refused (LD011).
+INSERT INTO credit_ledger.product (sku, name, credits, price_minor, original_price_minor,
+                                   currency, badge, sort_order)
+VALUES ('pack-500', '500 credits', 500, 499, 699, 'USD', 'launch offer', 1);
+SELECT sku, name, credits, price_minor, original_price_minor, badge FROM credit_ledger.products;
+SELECT order_no, status, credits, amount_minor, currency FROM credit_ledger.create_order(42, 'pack-500', 1, 'demo-order-1');
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.pay_order('demo-order-1', 'pay-1', 100, 'USD')$$);
+SELECT order_no, status, payment_ref FROM credit_ledger.pay_order('demo-order-1', 'pay-1', 499, 'USD');
+SELECT order_no, status, payment_ref FROM credit_ledger.pay_order('demo-order-1', 'pay-1', 499, 'USD');
+SELECT count(*) AS grants_for_the_order FROM credit_ledger.entries WHERE event_id = 'order:demo-order-1';
+
 -- Reading: exact balances, the ledger, and a consistency check.
 SELECT * FROM credit_ledger.balance(42);
 SELECT entry_id, kind, amount, balance_after, event_id, source, bucket_amounts

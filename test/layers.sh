@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../src"
 
 # top to bottom; a file may include headers of its own layer and those below
-LAYERS=(api worker ledger pricing store)
+LAYERS=(api worker shop ledger pricing store)
 # vocabulary headers at the top of src/ that every layer may use
 SHARED=(errors.h tokens.h)
 

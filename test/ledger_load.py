@@ -200,6 +200,20 @@ def op_reward(c, account):
     return money('reward', account, 'reward', (account, 'stress_bonus', eid), eid)
 
 
+def op_order(c, account):
+    """A credit pack ordered and paid by its webhook, in one statement: the
+    grant entry (event_id order:<order_no>) answers. A replay of it is the
+    webhook retried, which must answer the same grant."""
+    order_no = c.new_event_id()
+    return Call('order', account,
+                'SELECT p.grant_entry_id AS entry_id, p.credits AS amount,'
+                ' p.paid_at <> statement_timestamp() AS replayed'
+                ' FROM credit_ledger.create_order(%s, %s, 1, %s) o,'
+                ' LATERAL credit_ledger.pay_order(o.order_no, %s, o.amount_minor, o.currency) p',
+                (account, 'stress_pack', order_no, 'pay-' + order_no),
+                event_id='order:' + order_no, amount=50)
+
+
 # name -> (weight, builder, the credit_ledger function it needs): an
 # operation whose function this build lacks is left out of the mix
 OPERATIONS = {
@@ -220,6 +234,7 @@ OPERATIONS = {
     'cancel': (3, op_cancel, 'cancel'),
     'charge': (10, op_charge, 'charge'),
     'reward': (3, op_reward, 'reward'),
+    'order': (3, op_order, 'pay_order'),
 }
 
 # what the run sets up for the operations that need it
@@ -229,6 +244,8 @@ SETUP = {
               " VALUES ('chat', 'openai', 'gpt-4o', 2500, 10000, 1250, 10000, 1)",
     'reward': "INSERT INTO credit_ledger.reward_rule (source, amount, expires_after, daily_cap)"
               " VALUES ('stress_bonus', 25, '2 seconds', 100000)",
+    'order': "INSERT INTO credit_ledger.product (sku, name, credits, price_minor, currency,"
+             " grant_expires_after) VALUES ('stress_pack', 'stress pack', 50, 500, 'USD', '3 seconds')",
 }
 
 

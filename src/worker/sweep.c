@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "store/query.h"
+#include "shop/orders.h"
 #include "ledger/events.h"
 #include "ledger/operation.h"
 #include "worker/sweep.h"
@@ -61,4 +62,5 @@ sweep_batch(int max_accounts, SweepResult *result)
 	}
 	result->accounts = (int) rows;
 	events_prune(max_accounts);
+	orders_expire_due(max_accounts);
 }

@@ -33,6 +33,13 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.ack_events(text, bigint)
 TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.events TO regress_ledger_app;
+-- 1.1: the shop (the payment webhook runs as the application)
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.create_order(bigint, text, integer, text),
+    credit_ledger.pay_order(text, text, bigint, text),
+    credit_ledger.cancel_order(text)
+TO regress_ledger_app;
+GRANT SELECT ON credit_ledger.products, credit_ledger.orders TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
@@ -50,6 +57,9 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT, INSERT, UPDATE ON credit_ledger.price_rule, credit_ledger.reward_rule
     TO regress_ledger_operator;
 GRANT USAGE ON SEQUENCE credit_ledger.price_rule_id_seq TO regress_ledger_operator;
+-- 1.1: operators keep the shop's products
+GRANT SELECT, INSERT, UPDATE ON credit_ledger.product TO regress_ledger_operator;
+GRANT USAGE ON SEQUENCE credit_ledger.product_product_id_seq TO regress_ledger_operator;
 
 CREATE ROLE regress_ledger_nobody NOLOGIN;
 
