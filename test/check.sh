@@ -130,6 +130,8 @@ run_tap 001_worker_restart
 run_tap 004_hostile_owner
 run_tap 005_standby
 run_script bench-smoke test/bench.sh --smoke
+# the example applications in Go, Java, TypeScript and Python (one suite)
+run_script clients "$CL_REPO/test/clients.sh"
 
 # pgTAP invariants, run by pg_prove against a throwaway preloaded server
 echo "== pgtap"
@@ -160,7 +162,7 @@ if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
 fi
 echo "counted: each pg_regress test (fresh and updated database), isolation spec, pgTAP file and TAP file" \
-	"(worker_restart, crash, backup, hostile_owner, standby), and each script suite (layers, upgrade, readme, bench-smoke, stress, sqlsmith);" \
+	"(worker_restart, crash, backup, hostile_owner, standby), and each script suite (layers, upgrade, readme, bench-smoke, clients, stress, sqlsmith);" \
 	"$(((SECONDS + 30) / 60)) min"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -11,7 +11,7 @@ BEGIN
     EXECUTE call;
 EXCEPTION WHEN OTHERS THEN
     GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RAISE NOTICE 'SQLSTATE %: %%', SQLSTATE, SQLERRM, COALESCE(' (' || NULLIF(detail, '') || ')', '');
+    RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, SQLERRM || COALESCE(' (' || NULLIF(detail, '') || ')', '');
 END $$;
 \set QUIET off
 \set ECHO queries

@@ -79,13 +79,16 @@ cluster_stop() {
 # it names that upgrade first. python3-psycopg2 drives test/ledger_load.py
 # (the stress, crash, backup and upgrade loads).
 install_deps() {
-	local packages=(
-		postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
-		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith
+	install_packages postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
+		libtap-parser-sourcehandler-pgtap-perl libipc-run-perl build-essential sqlsmith \
 		python3-psycopg2
-	)
+}
+
+# install_packages PACKAGE...: install_deps's way for any list (test/clients.sh
+# installs the drivers and toolchains of its examples with it)
+install_packages() {
 	local missing=() p
-	for p in "${packages[@]}"; do
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 	done
 	[ ${#missing[@]} -gt 0 ] || return 0

@@ -2,7 +2,8 @@
 # readme.sh: every ```sql snippet of README.md, in order, as written, in one
 # fresh database with the extension (a snippet may use what an earlier one
 # made, as a reader following the README would): each must run without an
-# error. Shows each snippet's output.
+# error. Shows each snippet's output. Then the demo the README's first
+# command runs (test/demo.sql), in a fresh database of its own.
 source "$(dirname "$0")/lib.sh"
 require_root "$@"
 script_env readme
@@ -28,5 +29,17 @@ if psql_in -d readme <"$DIR/snippets.sql" >"$DIR/snippets.out" 2>&1; then
 else
 	cat "$DIR/snippets.out"
 	echo "readme: a README sql snippet failed (above)"
+	exit 1
+fi
+
+psql_in -q -d postgres -c "CREATE DATABASE demo"
+psql_in -q -d demo -c "CREATE EXTENSION credit_ledger"
+cp "$CL_REPO/test/demo.sql" "$DIR/demo.sql"
+chown postgres: "$DIR/demo.sql"
+if psql_in -d demo -f "$DIR/demo.sql" >"$DIR/demo.out" 2>&1; then
+	echo "readme: test/demo.sql ran without an error ($(grep -c '^NOTICE:  SQLSTATE' "$DIR/demo.out") refusals shown)"
+else
+	cat "$DIR/demo.out"
+	echo "readme: test/demo.sql failed (above)"
 	exit 1
 fi
