@@ -293,7 +293,8 @@ bucket_store_expiry(LedgerOp *op, int64 bucket_id, TimestampTz expires_at)
  * Voids what the bucket still holds: one void_grant entry takes its
  * remaining credits out of the balance, and the bucket expires now, so
  * that slices held from it stay held and, given back later, lapse instead
- * of coming back. The op's result is that entry.
+ * of coming back. Like any credits out, within the credit limit (LD001):
+ * holds drawn on credit may rest on them. The op's result is that entry.
  */
 void
 bucket_void(LedgerOp *op, int64 bucket_id, const char *reason)
@@ -302,6 +303,7 @@ bucket_void(LedgerOp *op, int64 bucket_id, const char *reason)
 	Slices		voided;
 
 	bucket_load(op, bucket_id, &b);
+	account_require_available(&op->acct, b.remaining);
 	slices_init(&voided);
 	if (b.remaining > 0)
 		slices_add(&voided, bucket_id, b.remaining);

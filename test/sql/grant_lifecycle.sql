@@ -22,6 +22,16 @@ SELECT remaining, live FROM credit_ledger.bucket b JOIN gl USING (bucket_id);
 SELECT balance, available, total_granted, total_consumed, total_expired FROM credit_ledger.balance(7971);
 SELECT split_part(expect_error($$SELECT credit_ledger.void_grant(7971, 999999999, 'gl-v2')$$), ' | ', 1);
 SELECT expect_error($$SELECT credit_ledger.void_grant(7972, 1, 'gl-v2')$$);
+-- credits that holds on credit rest on are not voided past the credit limit (LD001)
+SELECT credit_ledger.open_account(7974, 100);
+SELECT amount FROM credit_ledger.grant_credits(7974, 50, 'gl-g4');
+SELECT available FROM credit_ledger.reserve(7974, 150, 'gl-h2', '1 hour');
+SELECT available FROM credit_ledger.grant_credits(7974, 30, 'gl-g5');
+SELECT credit_ledger.set_credit_limit(7974, 70);
+SELECT b.bucket_id AS b5 FROM credit_ledger.bucket b JOIN credit_ledger.entry e
+    ON e.account_id = b.account_id AND e.entry_id = b.entry_id WHERE e.account_id = 7974 AND e.event_id = 'gl-g5' \gset
+SELECT expect_error(format('SELECT credit_ledger.void_grant(7974, %s, %L)', :b5, 'gl-v3'));
+SELECT * FROM credit_ledger.verify(7974);
 SELECT expect_error($$SELECT credit_ledger.void_grant(7971, NULL, 'gl-v2')$$);
 
 -- extend: later only, on a live bucket with an expiry (DETAILs name bucket ids: cut)
