@@ -5,6 +5,7 @@ OBJS = \
 	src/credit_ledger.o \
 	src/api/account.o \
 	src/api/adjust.o \
+	src/api/extend_grant.o \
 	src/api/args.o \
 	src/api/cancel.o \
 	src/api/charge.o \
@@ -19,6 +20,7 @@ OBJS = \
 	src/api/reward.o \
 	src/api/sweep.o \
 	src/api/triggers.o \
+	src/api/void_grant.o \
 	src/api/worker_status.o \
 	src/worker/state.o \
 	src/worker/sweep.o \
@@ -58,7 +60,7 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop stored_request
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \

@@ -2,8 +2,9 @@
  * bucket.c
  *		Grant buckets: drawing credits in burn-down order, giving drawn
  *		credits back (debt first; into an expired bucket they lapse), and
- *		creating a bucket for credits that enter the account. Lapsed
- *		credits are written by one function, buckets_lapse.
+ *		creating a bucket for credits that enter the account, and an
+ *		operator's void or extension of one (1.1). Lapsed credits are
+ *		written by one function, buckets_lapse.
  */
 #include "postgres.h"
 
@@ -235,4 +236,121 @@ buckets_expire_due(LedgerOp *op)
 		buckets_lapse(op, &one, 0);
 	}
 	buckets_apply(op, &due, -1);
+}
+
+/* A bucket as void_grant and extend_grant find it. */
+typedef struct BucketState
+{
+	char	   *source;
+	int64		remaining;
+	bool		has_expiry;
+	TimestampTz expires_at;
+} BucketState;
+
+/*
+ * The op's account's bucket; 22023 when it has no such bucket. Due
+ * expiries were written by op_begin: a lapsed bucket has nothing left.
+ */
+static void
+bucket_load(LedgerOp *op, int64 bucket_id, BucketState *b)
+{
+	static CachedQuery q = {
+		"SELECT source, remaining, expires_at FROM credit_ledger.bucket"
+		" WHERE account_id = $1 AND bucket_id = $2",
+		2, {INT8OID, INT8OID}
+	};
+	Datum		values[2] = {Int64GetDatum(op->account_id), Int64GetDatum(bucket_id)};
+	bool		isnull;
+
+	if (query_run(&q, values, NULL, false, 0, QUERY_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bucket not found"),
+				 errdetail("Account %lld has no bucket %lld.",
+						   (long long) op->account_id, (long long) bucket_id)));
+	b->source = query_text(0, 1);
+	b->remaining = query_int64(0, 2, NULL);
+	b->expires_at = DatumGetTimestampTz(query_datum(0, 3, &isnull));
+	b->has_expiry = !isnull;
+}
+
+/* Sets the bucket's expires_at. */
+static void
+bucket_store_expiry(LedgerOp *op, int64 bucket_id, TimestampTz expires_at)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.bucket SET expires_at = $3 WHERE account_id = $1 AND bucket_id = $2",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
+	};
+	Datum		values[3] = {
+		Int64GetDatum(op->account_id), Int64GetDatum(bucket_id), TimestampTzGetDatum(expires_at)
+	};
+
+	query_write_one(&q, values, NULL, QUERY_UPDATE, "UPDATE", "bucket");
+}
+
+/*
+ * Voids what the bucket still holds: one void_grant entry takes its
+ * remaining credits out of the balance, and the bucket expires now, so
+ * that slices held from it stay held and, given back later, lapse instead
+ * of coming back. Like any credits out, within the credit limit (LD001):
+ * holds drawn on credit may rest on them. The op's result is that entry.
+ */
+void
+bucket_void(LedgerOp *op, int64 bucket_id, const char *reason)
+{
+	BucketState b;
+	Slices		voided;
+
+	bucket_load(op, bucket_id, &b);
+	account_require_available(&op->acct, b.remaining);
+	slices_init(&voided);
+	if (b.remaining > 0)
+		slices_add(&voided, bucket_id, b.remaining);
+	op->entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = ENTRY_VOID_GRANT, .amount = -b.remaining, .event_id = op->event_id,
+		.source = b.source, .description = reason, .slices = &voided
+	});
+	buckets_apply(op, &voided, -1);
+	if (!b.has_expiry || b.expires_at > op->now)
+		bucket_store_expiry(op, bucket_id, op->now);
+	op->amount = b.remaining;
+}
+
+/*
+ * Moves a live bucket's expiry later (never earlier: shortening a grant is
+ * voiding part of it). One extend_grant entry records it; it moves no
+ * credits. The op's result is that entry.
+ */
+void
+bucket_extend(LedgerOp *op, int64 bucket_id, TimestampTz expires_at)
+{
+	BucketState b;
+
+	bucket_load(op, bucket_id, &b);
+	if (b.remaining == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bucket has nothing left to extend"),
+				 errdetail("Bucket %lld of account %lld has no credits left (spent, voided or lapsed).",
+						   (long long) bucket_id, (long long) op->account_id)));
+	if (!b.has_expiry)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bucket never expires"),
+				 errdetail("Bucket %lld of account %lld has no expiry to extend.",
+						   (long long) bucket_id, (long long) op->account_id)));
+	if (expires_at < b.expires_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_at must not be earlier than the bucket's"),
+				 errdetail("Bucket %lld expires at %s; %s is earlier (void_grant takes credits back).",
+						   (long long) bucket_id, pstrdup(timestamptz_to_str(b.expires_at)),
+						   timestamptz_to_str(expires_at))));
+	/* the new expiry is in the entry's request (compared on replay) */
+	op->entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = ENTRY_EXTEND_GRANT, .event_id = op->event_id, .source = b.source
+	});
+	bucket_store_expiry(op, bucket_id, expires_at);
+	op->amount = 0;
 }

@@ -24,5 +24,7 @@ extern int64 buckets_draw(LedgerOp *op, int64 amount, Slices *drawn);
 extern void buckets_expire_due(LedgerOp *op);
 extern void buckets_give_back(LedgerOp *op, const Slices *slices, int64 cause_entry_id);
 extern int64 bucket_create(LedgerOp *op, int64 *entry_id, const BucketNew *b);
+extern void bucket_void(LedgerOp *op, int64 bucket_id, const char *reason);
+extern void bucket_extend(LedgerOp *op, int64 bucket_id, TimestampTz expires_at);
 
 #endif

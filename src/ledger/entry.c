@@ -29,6 +29,8 @@ static const char *const kind_names[ENTRY_KIND_COUNT] = {
 	[ENTRY_REFUND] = "refund",
 	[ENTRY_ADJUST] = "adjust",
 	[ENTRY_REWARD] = "reward",
+	[ENTRY_VOID_GRANT] = "void_grant",
+	[ENTRY_EXTEND_GRANT] = "extend_grant",
 };
 
 /* The kind as stored in entry.kind. */
@@ -133,6 +135,7 @@ entry_op_amount(EntryKind kind, int64 amount, int64 reserved_delta)
 		case ENTRY_DEDUCT:
 		case ENTRY_CONFIRM:
 		case ENTRY_EXPIRE_GRANT:
+		case ENTRY_VOID_GRANT:
 			return -amount;
 		default:
 			return amount;

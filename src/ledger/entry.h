@@ -22,6 +22,8 @@ typedef enum EntryKind
 	ENTRY_REFUND,
 	ENTRY_ADJUST,
 	ENTRY_REWARD,
+	ENTRY_VOID_GRANT,			/* 1.1 */
+	ENTRY_EXTEND_GRANT,			/* 1.1 */
 	ENTRY_KIND_COUNT
 } EntryKind;
 
