@@ -2,61 +2,84 @@
 
 MODULE_big = credit_ledger
 OBJS = \
-	src/account.o \
-	src/adjust.o \
-	src/args.o \
-	src/bucket.o \
-	src/cancel.o \
-	src/charge.o \
-	src/confirm.o \
 	src/credit_ledger.o \
-	src/deduct.o \
-	src/entry.o \
-	src/events.o \
-	src/expiry.o \
-	src/grant.o \
-	src/hold.o \
-	src/idempotency.o \
-	src/money.o \
-	src/operation.o \
-	src/orders.o \
-	src/price_cache.o \
-	src/pricing.o \
-	src/query.o \
-	src/refund.o \
-	src/reserve.o \
-	src/reward.o \
-	src/row.o \
-	src/shmem.o \
-	src/slices.o \
-	src/sweep.o \
-	src/triggers.o \
-	src/worker.o
+	src/api/account.o \
+	src/api/adjust.o \
+	src/api/extend_grant.o \
+	src/api/args.o \
+	src/api/cancel.o \
+	src/api/charge.o \
+	src/api/confirm.o \
+	src/api/deduct.o \
+	src/api/grant.o \
+	src/api/op_result.o \
+	src/api/refund.o \
+	src/api/reserve.o \
+	src/api/resolve_price.o \
+	src/api/set_alert.o \
+	src/api/reward.o \
+	src/api/sweep.o \
+	src/api/triggers.o \
+	src/api/void_grant.o \
+	src/api/worker_status.o \
+	src/worker/state.o \
+	src/worker/sweep.o \
+	src/worker/worker.o \
+	src/shop/orders.o \
+	src/ledger/account.o \
+	src/ledger/bucket.o \
+	src/ledger/debt.o \
+	src/ledger/entry.o \
+	src/ledger/events.o \
+	src/ledger/expiry.o \
+	src/ledger/hold.o \
+	src/ledger/idempotency.o \
+	src/ledger/money.o \
+	src/ledger/operation.o \
+	src/ledger/refund.o \
+	src/ledger/slices.o \
+	src/ledger/utc.o \
+	src/pricing/price_quote.o \
+	src/pricing/price_rules.o \
+	src/store/catalog.o \
+	src/store/query.o \
+	src/store/row.o
 PGFILEDESC = "credit_ledger - prepaid credit ledger"
+# units include each other as "layer/unit.h" (src/README: which layer calls which)
+PG_CPPFLAGS = -I$(srcdir)/src
 
 EXTENSION = credit_ledger
 DATA = sql/credit_ledger--1.0.sql sql/credit_ledger--1.0--1.1.sql
 
-# pg_regress suites (test/sql, expected/), isolation specs (test/isolation),
-# run by test/check.sh on a temporary preloaded instance
+# pg_regress suites (test/sql, expected/), isolation specs (test/isolation)
+# and TAP tests (test/t), run by test/check.sh on temporary preloaded
+# instances. Self-contained for "make install && make installcheck" as a
+# user other than root, as pg_cron does: each suite starts its own preloaded
+# server (--temp-instance, test/regress.conf) and installs the extension.
 REGRESS = setup accounts grants deduct refund adjust idempotency ledger security \
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop
-REGRESS_OPTS = --inputdir=test --temp-config=test/regress.conf
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request
+REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
+	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race
-ISOLATION_OPTS = --inputdir=test/isolation --temp-config=test/regress.conf
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
+	--temp-config=test/regress.conf --load-extension=credit_ledger
+# PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,
+# a hostile database owner, a hot standby)
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS knows nothing of our headers: a changed struct must rebuild every unit
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h src/*/*.h)
 
 # test/check.sh reads the suite lists from here: make print-REGRESS
 print-%:

@@ -778,3 +778,78 @@ REVOKE ALL ON FUNCTION credit_ledger.create_order(bigint, text, integer, text) F
 REVOKE ALL ON FUNCTION credit_ledger.pay_order(text, text, bigint, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.cancel_order(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.expire_orders(integer) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- Grant lifecycle: void_grant, extend_grant, and refund_order (DESIGN 16, 17)
+---------------------------------------------------------------------------
+
+-- The entry kinds of 1.1. NOT VALID: every 1.0 entry has a 1.0 kind, all of
+-- them still in the list, so the ledger is not scanned under a lock to
+-- prove it; new rows are checked as before.
+ALTER TABLE credit_ledger.entry DROP CONSTRAINT entry_kind_check,
+    ADD CONSTRAINT entry_kind_check CHECK (kind OPERATOR(pg_catalog.~)
+        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant)$')
+    NOT VALID;
+COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant or extend_grant';
+
+CREATE FUNCTION credit_ledger.void_grant(account_id bigint, bucket_id bigint, event_id text,
+                                         reason text DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_void_grant';
+COMMENT ON FUNCTION credit_ledger.void_grant(bigint, bigint, text, text) IS
+    'takes back what a grant bucket still holds (entry void_grant); spent credits stay spent, held slices stay held and lapse when given back; idempotent by event_id';
+
+CREATE FUNCTION credit_ledger.extend_grant(account_id bigint, bucket_id bigint, expires_at timestamptz,
+                                           event_id text)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_extend_grant';
+COMMENT ON FUNCTION credit_ledger.extend_grant(bigint, bigint, timestamptz, text) IS
+    'moves a live bucket''s expiry later (entry extend_grant; never earlier: void_grant takes credits back); idempotent by event_id';
+
+ALTER TABLE credit_ledger.credit_order ADD COLUMN refund_event_id text;
+COMMENT ON COLUMN credit_ledger.credit_order.refund_event_id IS 'the event_id refund_order voided the order''s credits with';
+
+CREATE FUNCTION credit_ledger.refund_order(order_no text, event_id text)
+    RETURNS credit_ledger.op_result
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o credit_ledger.credit_order;
+    bucket bigint;
+    result credit_ledger.op_result;
+BEGIN
+    PERFORM credit_ledger.require_arguments('refund_order', ARRAY['order_no', 'event_id'],
+        ARRAY[refund_order.order_no IS NOT NULL, refund_order.event_id IS NOT NULL]);
+    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = refund_order.order_no FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM credit_ledger.order_refuse(refund_order.order_no, 'no such order');
+    END IF;
+    IF o.status = 'refunded' AND o.refund_event_id IS DISTINCT FROM refund_order.event_id THEN
+        PERFORM credit_ledger.order_refuse(o.order_no,
+            format('refunded already, by event_id "%s"', o.refund_event_id));
+    END IF;
+    IF o.status NOT IN ('paid', 'refunded') THEN
+        PERFORM credit_ledger.order_refuse(o.order_no, format('it is %s, not paid',
+            CASE WHEN o.status = 'pending' AND o.expires_at <= statement_timestamp()
+                 THEN 'expired' ELSE o.status END));
+    END IF;
+    -- the bucket the order's grant made (a refund again replays its void)
+    SELECT b.bucket_id INTO bucket FROM credit_ledger.bucket b
+    WHERE b.account_id = o.account_id AND b.entry_id = o.grant_entry_id;
+    result := credit_ledger.void_grant(o.account_id, bucket, refund_order.event_id,
+                                       format('refund of order %s', o.order_no));
+    UPDATE credit_ledger.credit_order c
+    SET status = 'refunded', closed_at = coalesce(c.closed_at, statement_timestamp()),
+        refund_event_id = refund_order.event_id
+    WHERE c.order_no = o.order_no;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.refund_order(text, text) IS
+    'takes back what a paid order''s credits still hold (void_grant of its bucket) and marks it refunded; the same event_id replays; LD011 for an order not paid or refunded by another event_id';
+
+REVOKE ALL ON FUNCTION credit_ledger.void_grant(bigint, bigint, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.extend_grant(bigint, bigint, timestamptz, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.refund_order(text, text) FROM PUBLIC;

@@ -16,7 +16,7 @@
 --
 -- - a call that names an account runs on the shard hashint8(account_id)
 --   picks (PL/Proxy masks the hash with shard count - 1);
--- - pay_order and cancel_order name an order, not an account: they run on
+-- - pay_order, cancel_order and refund_order name an order, not an account: they run on
 --   every shard, the shard that has the order answers and the others return
 --   no row (an order no shard has is asked of shard 0 for its LD011);
 -- - quote, resolve_price and products() read reference data, the same on
@@ -91,7 +91,7 @@ CREATE TYPE credit_ledger.credit_order AS (
     currency text, grant_source text, grant_expires_after interval,
     grant_priority integer, created_at timestamptz, expires_at timestamptz,
     paid_at timestamptz, payment_ref text, paid_minor bigint, grant_entry_id bigint,
-    closed_at timestamptz);
+    closed_at timestamptz, refund_event_id text);
 
 CREATE TYPE credit_ledger.orders AS (
     order_no text, account_id bigint, status text, sku text, product_name text,
@@ -204,6 +204,16 @@ CREATE FUNCTION credit_ledger.create_order(account_id bigint, sku text, quantity
     RETURNS credit_ledger.credit_order LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
+CREATE FUNCTION credit_ledger.void_grant(account_id bigint, bucket_id bigint, event_id text,
+                                         reason text DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.extend_grant(account_id bigint, bucket_id bigint, expires_at timestamptz,
+                                           event_id text)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
 ---------------------------------------------------------------------------
 -- Reference data (the same on every shard): any one shard
 ---------------------------------------------------------------------------
@@ -245,6 +255,13 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON ALL;
              LATERAL credit_ledger.cancel_order(o.order_no) c
       WHERE o.order_no = $1; $$;
 
+CREATE FUNCTION credit_ledger._refund_order_all(order_no text, event_id text)
+    RETURNS SETOF credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL;
+      SELECT r.* FROM credit_ledger.orders o,
+             LATERAL credit_ledger.refund_order(o.order_no, $2) r
+      WHERE o.order_no = $1; $$;
+
 -- An order no shard has (or a NULL argument): shard 0 refuses it with the
 -- extension's own error.
 CREATE FUNCTION credit_ledger._pay_order_refuse(order_no text, payment_ref text, paid_minor bigint,
@@ -255,6 +272,10 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON 0; TARGET credit_ledger.pay_order; $$;
 CREATE FUNCTION credit_ledger._cancel_order_refuse(order_no text)
     RETURNS credit_ledger.credit_order LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON 0; TARGET credit_ledger.cancel_order; $$;
+
+CREATE FUNCTION credit_ledger._refund_order_refuse(order_no text, event_id text)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON 0; TARGET credit_ledger.refund_order; $$;
 
 CREATE FUNCTION credit_ledger.pay_order(order_no text, payment_ref text, paid_minor bigint, currency text)
     RETURNS credit_ledger.credit_order
@@ -283,6 +304,21 @@ BEGIN
         o := credit_ledger._cancel_order_refuse(order_no);
     END IF;
     RETURN o;
+END
+$$;
+
+CREATE FUNCTION credit_ledger.refund_order(order_no text, event_id text)
+    RETURNS credit_ledger.op_result
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r credit_ledger.op_result;
+BEGIN
+    SELECT * INTO r FROM credit_ledger._refund_order_all(order_no, event_id);
+    IF NOT FOUND THEN
+        r := credit_ledger._refund_order_refuse(order_no, event_id);
+    END IF;
+    RETURN r;
 END
 $$;
 

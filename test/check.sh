@@ -51,6 +51,25 @@ run_script() {
 	fi
 }
 
+# run_tap NAME: the TAP test test/t/NAME.pl (PostgreSQL::Test::Cluster),
+# run by prove as the postgres user against this build's PostgreSQL. One
+# test file is one unit of the tally, passed when all its assertions pass.
+PERL_TEST_LIB=$PGXS_SRC/test/perl
+run_tap() {
+	local name=$1 dir=$WORK/tap/$1
+	echo "== $name (TAP)"
+	mkdir -p "$dir"
+	chown -R postgres: "$WORK/tap"
+	if as_pg env PATH="$TREE_BIN:$PATH" TESTDIR="$dir" \
+		PG_TEST_PORT_DIR="$WORK/tap" PG_REGRESS="$PGXS_SRC/test/regress/pg_regress" \
+		prove -I "$PERL_TEST_LIB" "$WORK/src/test/t/$name.pl"; then
+		record "tap/$name" ok
+	else
+		record "tap/$name" FAILED
+		cat "$dir"/tmp_check/log/regress_log_* 2>/dev/null | tail -40
+	fi
+}
+
 # pg_regress-style runner: counts each test's ok/FAILED line. The server
 # is a temporary instance with the extension created fresh, unless
 # INSTANCE_OPTS names an existing one (the updated database below).
@@ -81,6 +100,9 @@ run_pg_regress() {
 	fi
 }
 
+# the layer rule of src/ (src/README), before anything runs
+run_script layers "$CL_REPO/test/layers.sh"
+
 run_pg_regress regress "$PGXS_SRC/test/regress/pg_regress" "$WORK/src/test" \
 	$(make -s -C "$CL_REPO" print-REGRESS)
 run_pg_regress isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/src/test/isolation" \
@@ -104,9 +126,9 @@ cluster_stop "$UPDATED" "$TREE_BIN"
 
 run_script upgrade "$CL_REPO/test/upgrade.sh"
 run_script readme "$CL_REPO/test/readme.sh"
-run_script worker_restart test/worker_restart.sh
-run_script hostile_owner test/hostile_owner.sh
-run_script standby test/standby.sh
+run_tap 001_worker_restart
+run_tap 004_hostile_owner
+run_tap 005_standby
 run_script bench-smoke test/bench.sh --smoke
 # the example applications in Go, Java, TypeScript and Python (one suite)
 run_script clients "$CL_REPO/test/clients.sh"
@@ -131,8 +153,8 @@ cluster_stop "$PGTAP" "$TREE_BIN"
 
 # chaos: concurrent load, crash, dump and restore, fuzzing (short variants)
 run_script stress "$CL_REPO/test/stress.sh"
-run_script crash "$CL_REPO/test/crash.sh"
-run_script backup "$CL_REPO/test/backup.sh"
+run_tap 002_crash
+run_tap 003_backup
 run_script sqlsmith "$CL_REPO/test/sqlsmith.sh"
 run_script scale "$CL_REPO/test/scale.sh"
 
@@ -140,8 +162,8 @@ echo
 if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
 fi
-echo "counted: each pg_regress test (fresh and updated database), isolation spec and pgTAP file," \
-	"and each script suite (upgrade, readme, worker_restart, hostile_owner, standby, bench-smoke, clients, stress, crash, backup, sqlsmith, scale);" \
+echo "counted: each pg_regress test (fresh and updated database), isolation spec, pgTAP file and TAP file" \
+	"(worker_restart, crash, backup, hostile_owner, standby), and each script suite (layers, upgrade, readme, bench-smoke, clients, stress, sqlsmith, scale);" \
 	"$(((SECONDS + 30) / 60)) min"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -214,6 +214,16 @@ def op_order(c, account):
                 event_id='order:' + order_no, amount=50)
 
 
+def op_void(c, account):
+    """An operator voids the account's newest bucket (its remaining credits
+    leave; held slices stay held). No bucket yet is 22004, documented."""
+    eid = c.new_event_id()
+    return Call('void', account,
+                'SELECT * FROM credit_ledger.void_grant(%s,'
+                ' (SELECT max(bucket_id) FROM credit_ledger.bucket WHERE account_id = %s), %s, %s)',
+                (account, account, eid, 'stress'), event_id=eid)
+
+
 # name -> (weight, builder, the credit_ledger function it needs): an
 # operation whose function this build lacks is left out of the mix
 OPERATIONS = {
@@ -235,6 +245,7 @@ OPERATIONS = {
     'charge': (10, op_charge, 'charge'),
     'reward': (3, op_reward, 'reward'),
     'order': (3, op_order, 'pay_order'),
+    'void': (1, op_void, 'void_grant'),
 }
 
 # what the run sets up for the operations that need it
@@ -409,7 +420,10 @@ class Client(threading.Thread):
                 s.charges[call.account].append(call.event_id)
             if call.op == 'reserve':
                 s.holds[call.account].append((row['hold_id'], row['amount']))
-        self.history.append(call)
+        # a void names the newest bucket when it runs: run again, it may name
+        # another (a different request, LD004), so it is not replayed
+        if call.op != 'void':
+            self.history.append(call)
 
 
 def sweeper(args, shared, deadline, stop):
@@ -519,12 +533,12 @@ def check_invariants(cur):
     return ok
 
 
-# the op_result amount an entry answered (as entry_op_amount() in src/entry.c)
+# the op_result amount an entry answered (as entry_op_amount() in src/ledger/entry.c)
 LEDGER_KEYS = """
 SELECT account_id, event_id, entry_id,
        CASE WHEN kind = 'reserve' THEN reserved_delta
             WHEN kind IN ('cancel', 'expire_hold') THEN -reserved_delta
-            WHEN kind IN ('deduct', 'confirm', 'expire_grant') THEN -amount
+            WHEN kind IN ('deduct', 'confirm', 'expire_grant', 'void_grant') THEN -amount
             ELSE amount END
 FROM credit_ledger.entry WHERE event_id IS NOT NULL
 """

@@ -201,12 +201,15 @@ def check_orders(router, shards, shard_of, account):
           rows(s, "SELECT count(*) FROM credit_ledger.entries WHERE event_id = 'order:ord-scale-1'") == [(1,)])
     wrong = error_of(router, "SELECT * FROM credit_ledger.pay_order('ord-scale-1', 'pay-2', 998, 'USD')")
     check('another payment of a paid order: LD011 from its shard', wrong and wrong[0] == 'LD011', wrong)
+    refunded = rows(router, "SELECT amount FROM credit_ledger.refund_order('ord-scale-1', 'ord-refund-1')")
+    check('refund_order through the router takes the credits back on its shard', refunded == [(1000,)],
+          refunded)
     rows(router, "SELECT * FROM credit_ledger.create_order(%s, 'scale-pack', 1, 'ord-scale-2')", (account,))
     cancelled = rows(router, "SELECT status FROM credit_ledger.cancel_order('ord-scale-2')")
     check('cancel_order through the router', cancelled == [('cancelled',)], cancelled)
     check('orders() merges the shards\' orders',
           rows(router, "SELECT order_no, status FROM credit_ledger.orders() WHERE order_no LIKE 'ord-scale-%%' ORDER BY 1")
-          == [('ord-scale-1', 'paid'), ('ord-scale-2', 'cancelled')])
+          == [('ord-scale-1', 'refunded'), ('ord-scale-2', 'cancelled')])
 
 
 def check_events(router, shards, shard_of):

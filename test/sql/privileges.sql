@@ -37,7 +37,8 @@ GRANT SELECT ON credit_ledger.events TO regress_ledger_app;
 GRANT EXECUTE ON FUNCTION
     credit_ledger.create_order(bigint, text, integer, text),
     credit_ledger.pay_order(text, text, bigint, text),
-    credit_ledger.cancel_order(text)
+    credit_ledger.cancel_order(text),
+    credit_ledger.refund_order(text, text)
 TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.products, credit_ledger.orders TO regress_ledger_app;
 
@@ -57,8 +58,12 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT, INSERT, UPDATE ON credit_ledger.price_rule, credit_ledger.reward_rule
     TO regress_ledger_operator;
 GRANT USAGE ON SEQUENCE credit_ledger.price_rule_id_seq TO regress_ledger_operator;
--- 1.1: operators keep the shop's products
+-- 1.1: operators keep the shop's products, and void or extend grants
 GRANT SELECT, INSERT, UPDATE ON credit_ledger.product TO regress_ledger_operator;
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.void_grant(bigint, bigint, text, text),
+    credit_ledger.extend_grant(bigint, bigint, timestamptz, text)
+TO regress_ledger_operator;
 GRANT USAGE ON SEQUENCE credit_ledger.product_product_id_seq TO regress_ledger_operator;
 
 CREATE ROLE regress_ledger_nobody NOLOGIN;

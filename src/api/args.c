@@ -1,0 +1,186 @@
+/*
+ * args.c
+ *		Argument checks shared by the SQL-callable functions: a required
+ *		NULL is 22004, a non-positive amount, a negative count or empty text
+ *		is 22023, each naming the argument. Text and jsonb arguments are
+ *		kept in rows nobody may delete: larger than credit_ledger.max_text_size
+ *		is 22023 too, checked before the value is even detoasted.
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "api/args.h"
+#include "ledger/idempotency.h"
+
+static int	max_text_size_kb = 64;
+
+/* Defines credit_ledger.max_text_size; called by _PG_init. */
+void
+args_init(void)
+{
+	/* superuser-set: an application role must not raise its own bound */
+	DefineCustomIntVariable("credit_ledger.max_text_size",
+							"Largest description, reason, source or metadata a call may store.",
+							"Entries are append-only: what a call stores stays for good. Larger is 22023.",
+							&max_text_size_kb,
+							64, 1, MaxAllocSize / 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+/* The called function's name, for a DETAIL ("credit_ledger.deduct()"). */
+static const char *
+arg_function_name(FunctionCallInfo fcinfo)
+{
+	char	   *name = NULL;
+
+	if (fcinfo->flinfo != NULL && OidIsValid(fcinfo->flinfo->fn_oid))
+		name = get_func_name(fcinfo->flinfo->fn_oid);
+	return name != NULL ? name : "?";
+}
+
+/* 22004 when the argument is NULL. */
+void
+arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+	{
+		const char *function = arg_function_name(fcinfo);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name),
+				 errdetail("credit_ledger.%s() was called with %s NULL.", function, name)));
+	}
+}
+
+/* A required bigint of at least `least` (1 or 0), else 22023 naming it. */
+static int64
+arg_int64_at_least(FunctionCallInfo fcinfo, int argno, const char *name, int64 least)
+{
+	int64		value;
+
+	arg_require_not_null(fcinfo, argno, name);
+	value = PG_GETARG_INT64(argno);
+	if (value < least)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(least > 0 ? "%s must be positive" : "%s must not be negative", name),
+				 errdetail("%s is %lld.", name, (long long) value)));
+	return value;
+}
+
+/* An amount: required, positive. */
+int64
+arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	return arg_int64_at_least(fcinfo, argno, name, 1);
+}
+
+/* A count such as a number of tokens or a credit limit: required, zero or more. */
+int64
+arg_count(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	return arg_int64_at_least(fcinfo, argno, name, 0);
+}
+
+static void
+arg_require_size(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	Size		bytes = toast_raw_datum_size(PG_GETARG_DATUM(argno)) - VARHDRSZ;
+
+	if (bytes > (Size) max_text_size_kb * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", name),
+				 errdetail("%s is %zu bytes; credit_ledger.max_text_size allows %d kB.",
+						   name, bytes, max_text_size_kb)));
+}
+
+/* Required text, not empty, within max_text_size. */
+char *
+arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	char	   *value;
+
+	arg_require_not_null(fcinfo, argno, name);
+	arg_require_size(fcinfo, argno, name);
+	value = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	if (value[0] == '\0')
+	{
+		const char *function = arg_function_name(fcinfo);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name),
+				 errdetail("credit_ledger.%s() was called with an empty %s.", function, name)));
+	}
+	return value;
+}
+
+/* Text or NULL, within max_text_size. */
+char *
+arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	arg_require_size(fcinfo, argno, name);
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* jsonb or NULL (*given false), within max_text_size. */
+Datum
+arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given)
+{
+	*given = !PG_ARGISNULL(argno);
+	if (!*given)
+		return (Datum) 0;
+	arg_require_size(fcinfo, argno, name);
+	return PG_GETARG_DATUM(argno);
+}
+
+/* An idempotency key: required, non-empty, at most 255 bytes. */
+char *
+arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	char	   *event_id = arg_nonempty_text(fcinfo, argno, name);
+
+	event_id_check(event_id);
+	return event_id;
+}
+
+/* Any argument or NULL (*given false). */
+Datum
+arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given)
+{
+	*given = !PG_ARGISNULL(argno);
+	return *given ? PG_GETARG_DATUM(argno) : (Datum) 0;
+}
+
+/*
+ * account_id, amount and event_id (arguments 0 to 2) and the source (at
+ * source_argno), checked in that order.
+ */
+void
+arg_money(FunctionCallInfo fcinfo, int source_argno, MoneyArgs *args)
+{
+	arg_require_not_null(fcinfo, 0, "account_id");
+	args->account_id = PG_GETARG_INT64(0);
+	args->amount = arg_positive_amount(fcinfo, 1, "amount");
+	args->event_id = arg_event_id(fcinfo, 2, "event_id");
+	args->source = arg_nonempty_text(fcinfo, source_argno, "source");
+}
+
+/* The amount and source in the request fingerprint, as every money call has them. */
+void
+request_add_money(StringInfo request, const MoneyArgs *args)
+{
+	request_add_int64(request, "amount", args->amount);
+	request_add_text(request, "source", args->source);
+}

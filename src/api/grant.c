@@ -1,0 +1,66 @@
+/*
+ * grant.c
+ *		grant_credits: a top-up, reward-like gift or any other credits
+ *		entering an account as a bucket; the first grant opens the wallet.
+ */
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+#include "api/args.h"
+#include "api/op_result.h"
+#include "ledger/idempotency.h"
+#include "ledger/money.h"
+#include "ledger/operation.h"
+
+PG_FUNCTION_INFO_V1(credit_ledger_grant_credits);
+
+Datum
+credit_ledger_grant_credits(PG_FUNCTION_ARGS)
+{
+	LedgerOp	op;
+	MoneyArgs	args;
+	bool		has_expiry;
+	TimestampTz expires_at;
+	int32		priority;
+	char	   *description;
+	bool		has_metadata;
+	Datum		metadata;
+
+	arg_money(fcinfo, 3, &args);
+	expires_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 4, &has_expiry));
+	if (has_expiry && TIMESTAMP_NOT_FINITE(expires_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_at must be a finite time"),
+				 errdetail("expires_at is %s; NULL means the credits never expire.",
+						   timestamptz_to_str(expires_at))));
+	arg_require_not_null(fcinfo, 5, "priority");
+	priority = PG_GETARG_INT32(5);
+	description = arg_optional_text(fcinfo, 6, "description");
+	metadata = arg_optional_jsonb(fcinfo, 7, "metadata", &has_metadata);
+
+	op_init(&op, args.account_id, args.event_id, "grant_credits");
+	request_add_money(&op.request, &args);
+	if (has_expiry)
+		request_add_timestamp(&op.request, "expires_at", expires_at);
+	else
+		request_add_null(&op.request, "expires_at");
+	request_add_int64(&op.request, "priority", priority);
+
+	if (op_begin(&op, OP_ACCOUNT_OPEN_IF_MISSING))
+	{
+		account_require_active(&op.acct, true);
+		if (has_expiry && expires_at <= op.now)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("expires_at must be in the future"),
+					 errdetail("expires_at is %s.", timestamptz_to_str(expires_at))));
+		money_in(&op, &(MoneyIn) {
+			.kind = ENTRY_GRANT, .amount = args.amount, .source = args.source,
+			.has_expiry = has_expiry, .expires_at = expires_at, .priority = priority,
+			.description = description, .metadata = metadata, .has_metadata = has_metadata
+		});
+	}
+	PG_RETURN_DATUM(op_result(&op, fcinfo));
+}

@@ -1,0 +1,43 @@
+/*
+ * reserve.c
+ *		reserve: holds an estimate of a call's cost until confirm, cancel or
+ *		expiry (ledger/hold.c draws the held credits now, so that concurrent
+ *		holds can never overspend together).
+ */
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+#include "api/args.h"
+#include "api/op_result.h"
+#include "ledger/hold.h"
+#include "ledger/idempotency.h"
+#include "ledger/operation.h"
+
+PG_FUNCTION_INFO_V1(credit_ledger_reserve);
+
+Datum
+credit_ledger_reserve(PG_FUNCTION_ARGS)
+{
+	LedgerOp	op;
+	MoneyArgs	args;
+	TimestampTz expires_at;
+	char	   *description;
+	bool		has_metadata;
+	Datum		metadata;
+
+	arg_money(fcinfo, 4, &args);
+	description = arg_optional_text(fcinfo, 5, "description");
+	metadata = arg_optional_jsonb(fcinfo, 6, "metadata", &has_metadata);
+
+	op_init(&op, args.account_id, args.event_id, "reserve");
+	request_add_money(&op.request, &args);
+	expires_at = hold_expiry(PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3), &op.request);
+
+	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
+		hold_reserve(&op, &(HoldReserve) {
+			.amount = args.amount, .source = args.source, .description = description,
+			.metadata = metadata, .has_metadata = has_metadata, .expires_at = expires_at
+		});
+	PG_RETURN_DATUM(op_result(&op, fcinfo));
+}

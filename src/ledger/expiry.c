@@ -1,0 +1,51 @@
+/*
+ * expiry.c
+ *		Expiry is exact without the worker: before any call works on an
+ *		account it writes every hold and bucket expiry that has come due.
+ *		The account's next_expiry_at makes that check free when nothing is.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "store/query.h"
+#include "ledger/bucket.h"
+#include "ledger/expiry.h"
+#include "ledger/hold.h"
+
+/* Sets next_expiry_at to the earliest expiry still ahead of the account. */
+static void
+next_expiry_recompute(LedgerOp *op)
+{
+	static CachedQuery q = {
+		"SELECT least("
+		" (SELECT min(expires_at) FROM credit_ledger.bucket"
+		"   WHERE account_id = $1 AND live AND expires_at IS NOT NULL),"
+		" (SELECT min(expires_at) FROM credit_ledger.hold"
+		"   WHERE account_id = $1 AND state = 'pending'))",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(op->account_id)};
+	bool		isnull;
+
+	query_run(&q, values, NULL, false, 0, QUERY_SELECT);
+	op->acct.next_expiry_at = DatumGetTimestampTz(query_datum(0, 1, &isnull));
+	op->acct.has_next_expiry = !isnull;
+	op->account_changed = true;
+}
+
+/*
+ * Holds first: credits they release go back to their buckets, and those
+ * buckets may be due themselves.
+ */
+void
+expire_due(LedgerOp *op)
+{
+	if (!op->acct.has_next_expiry || op->acct.next_expiry_at > op->now)
+		return;
+	holds_expire_due(op);
+	buckets_expire_due(op);
+	next_expiry_recompute(op);
+}

@@ -1,0 +1,117 @@
+/*
+ * operation.c
+ *		The frame every money-moving call runs in: lock the account, answer
+ *		a repeated event_id with the original result, write what expired,
+ *		and at the end store the account. The op_result row is built by
+ *		the SQL-callable layer (api/op_result.c).
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "utils/builtins.h"
+
+#include "store/query.h"
+#include "store/row.h"
+#include "ledger/account.h"
+#include "ledger/entry.h"
+#include "ledger/events.h"
+#include "ledger/expiry.h"
+#include "ledger/idempotency.h"
+#include "ledger/operation.h"
+
+/*
+ * Starts the request fingerprint with the operation's name. Every
+ * money-moving call writes, its replays included: none runs read-only.
+ * The tables are locked before anything reads them (reward reads its rule
+ * and the account before op_begin).
+ */
+void
+op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation)
+{
+	row_require_writable(operation, "account");
+	rows_lock_tables();
+	memset(op, 0, sizeof(*op));
+	op->account_id = account_id;
+	op->event_id = event_id;
+	initStringInfo(&op->request);
+	request_add_text(&op->request, "operation", operation);
+}
+
+/* The entry an event_id already wrote on this account, or 0. */
+static int64
+event_lookup(LedgerOp *op, char **stored_request)
+{
+	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
+	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
+
+	if (entry == NULL)
+		return 0;
+	*stored_request = row_text(entry, ENTRY_REQUEST);
+	return row_int64(entry, ENTRY_ENTRY_ID, NULL);
+}
+
+/*
+ * Connects SPI and locks the account. Returns false when the event_id was
+ * already used by the same request: the result is then the original one.
+ * Otherwise the account is locked with its due expiries written, and the
+ * caller goes on to do its work.
+ *
+ * The event is looked up only after the lock is held: a concurrent call
+ * with the same key has then committed or rolled back, and the lookup's
+ * fresh snapshot sees which.
+ */
+bool
+op_begin(LedgerOp *op, OpAccountMode mode)
+{
+	query_connect();
+	op->now = GetCurrentStatementStartTimestamp();
+	op->rows = rows_open();
+
+	if (!account_lock(op->rows, &op->acct, op->account_id))
+	{
+		if (mode == OP_ACCOUNT_MUST_EXIST)
+			account_not_found(op->account_id);
+		account_create(op->account_id, 0, (Datum) 0, false);
+		if (!account_lock(op->rows, &op->acct, op->account_id))
+			row_report_skipped("INSERT", "account");
+	}
+
+	if (op->event_id != NULL)
+	{
+		char	   *stored_request;
+		int64		entry_id = event_lookup(op, &stored_request);
+
+		if (entry_id != 0)
+		{
+			request_require_same(op, stored_request);
+			entry_replay(op, entry_id);
+			return false;
+		}
+	}
+
+	expire_due(op);
+	return true;
+}
+
+/*
+ * Stores the account if the call changed it, closes the tables and SPI,
+ * and sets the result's figures. Every path out of a money-moving call
+ * ends here.
+ */
+void
+op_end(LedgerOp *op)
+{
+	if (op->account_changed)
+	{
+		events_balance_changed(op);
+		account_store(&op->acct);
+	}
+	rows_end(op->rows);
+	op->rows = NULL;
+	if (!op->replayed)
+	{
+		op->result_balance = op->acct.balance;
+		op->result_reserved = op->acct.reserved;
+	}
+	query_finish();
+}

@@ -1,0 +1,66 @@
+/*
+ * sweep.c
+ *		The sweep: writes the due expiries of holds and grant buckets for
+ *		accounts nobody is working on, through the same code every call
+ *		runs first (expire_due). sweep() (api/sweep.c) runs one batch by
+ *		hand; the background worker runs batches in short transactions of
+ *		its own.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "utils/timestamp.h"
+
+#include "store/query.h"
+#include "shop/orders.h"
+#include "ledger/events.h"
+#include "ledger/operation.h"
+#include "worker/sweep.h"
+
+/*
+ * Expires what is due on up to max_accounts accounts, in the caller's
+ * transaction (SPI connected, snapshot set). Accounts locked by a caller
+ * are skipped, never waited for: that caller expires them itself, and the
+ * next sweep takes what is left.
+ */
+void
+sweep_batch(int max_accounts, SweepResult *result)
+{
+	static CachedQuery q = {
+		"SELECT a.account_id FROM credit_ledger.account a"
+		" WHERE a.account_id IN ("
+		"   SELECT h.account_id FROM credit_ledger.hold h"
+		"   WHERE h.state = 'pending' AND h.expires_at <= $1"
+		"   UNION SELECT b.account_id FROM credit_ledger.bucket b"
+		"   WHERE b.live AND b.expires_at <= $1)"
+		" ORDER BY a.account_id LIMIT $2 FOR NO KEY UPDATE OF a SKIP LOCKED",
+		2, {TIMESTAMPTZOID, INT4OID}
+	};
+	Datum		values[2] = {
+		TimestampTzGetDatum(GetCurrentStatementStartTimestamp()), Int32GetDatum(max_accounts)
+	};
+	uint64		rows;
+	int64	   *account_ids;
+
+	memset(result, 0, sizeof(*result));
+	rows = query_run(&q, values, NULL, false, 0, QUERY_SELECT);
+	account_ids = palloc(sizeof(int64) * (rows + 1));
+	for (uint64 i = 0; i < rows; i++)
+		account_ids[i] = query_int64(i, 1, NULL);
+
+	for (uint64 i = 0; i < rows; i++)
+	{
+		LedgerOp	op;
+
+		/* the row is locked already: op_begin's lock returns at once */
+		op_init(&op, account_ids[i], NULL, "sweep");
+		op_begin(&op, OP_ACCOUNT_MUST_EXIST);
+		result->holds_expired += op.holds_expired;
+		result->grants_expired += op.grants_expired;
+		op_end(&op);
+	}
+	result->accounts = (int) rows;
+	events_prune(max_accounts);
+	orders_expire_due(max_accounts);
+}
