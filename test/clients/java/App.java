@@ -178,6 +178,57 @@ public final class App {
         }
     }
 
+    /** The part of credit_ledger.credit_order the shop uses, read by column name. */
+    public record Order(String orderNo, long accountId, String status, long credits, long amountMinor, String currency,
+            String paymentRef, Long grantEntryId) {
+        static Order of(ResultSet rs) throws SQLException {
+            return new Order(rs.getString("order_no"), rs.getLong("account_id"), rs.getString("status"),
+                    rs.getLong("credits"), rs.getLong("amount_minor"), rs.getString("currency"),
+                    rs.getString("payment_ref"), rs.getObject("grant_entry_id", Long.class));
+        }
+    }
+
+    /** What the webhook route answers: a status, and the paid order or the message to show. */
+    public record WebhookResponse(int status, Order order, String message) {
+    }
+
+    static Order orderCall(Connection conn, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = conn.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return Order.of(rs);
+            }
+        }
+    }
+
+    /** Checkout: a pending order of a credit pack (idempotent on orderNo); the payment page charges its amountMinor. */
+    public static Order createOrder(Connection conn, long account, String sku, int quantity, String orderNo)
+            throws SQLException {
+        return orderCall(conn, "SELECT * FROM credit_ledger.create_order(?, ?, ?, ?)", account, sku, quantity, orderNo);
+    }
+
+    /**
+     * The core of the payment provider's webhook route. Providers deliver again until they get a 2xx, sometimes twice
+     * at once: pay_order with the same paymentRef returns the paid order again (one grant in all), so a replay is a
+     * 200 like the first delivery. LD011 (an amount or currency not the order's, another payment for a paid order, a
+     * cancelled, expired or unknown order) changes nothing: 409 with the DETAIL, for a person to look at.
+     */
+    public static WebhookResponse paymentWebhook(Connection conn, String orderNo, String paymentRef, long paidMinor,
+            String currency) throws SQLException {
+        try {
+            return new WebhookResponse(200, orderCall(conn, "SELECT * FROM credit_ledger.pay_order(?, ?, ?, ?)",
+                    orderNo, paymentRef, paidMinor, currency), null);
+        } catch (SQLException e) {
+            if ("LD011".equals(e.getSQLState())) { // the payment does not match, or the order cannot be paid
+                return new WebhookResponse(409, null, detail(e));
+            }
+            throw e;
+        }
+    }
+
     /** A streamed answer whose next() throws when the stream breaks. */
     public static final class StreamInterruptedException extends RuntimeException {
         private static final long serialVersionUID = 1L;
