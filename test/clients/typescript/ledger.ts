@@ -1,5 +1,5 @@
 // ledger.ts: a thin typed layer over credit_ledger for node-postgres. The
-// database is the API: each function is one SELECT * FROM credit_ledger.f(...),
+// database is the API: each function is one SELECT of credit_ledger.f(...),
 // with its result typed and its refusals thrown as LedgerError (SQLSTATE and
 // DETAIL). Everything else, use client.query directly.
 //
@@ -32,7 +32,7 @@ export interface Balance {
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** An error the ledger raised (LD001...LD008, 22023, ...), with its figures in detail. */
+/** An error the ledger raised (LD001...LD011, 22023, ...), with its figures in detail. */
 export class LedgerError extends Error {
   constructor(
     readonly code: string,
