@@ -64,17 +64,27 @@ public final class App {
         return conn;
     }
 
-    /** One money call written as SELECT * FROM credit_ledger.f(?, ...). */
-    public static OpResult call(Connection conn, String sql, Object... args) throws SQLException {
+    /** Reads the current row of a ResultSet (OpResult::of, Order::of). */
+    public interface RowReader<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** The first row of a query with its ? parameters, read by reader. */
+    public static <T> T one(Connection conn, String sql, RowReader<T> reader, Object... args) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 ps.setObject(i + 1, args[i]);
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return OpResult.of(rs);
+                return reader.read(rs);
             }
         }
+    }
+
+    /** One money call written as SELECT * FROM credit_ledger.f(?, ...). */
+    public static OpResult call(Connection conn, String sql, Object... args) throws SQLException {
+        return one(conn, sql, OpResult::of, args);
     }
 
     /** The DETAIL of an error the server raised (the figures), or null. */
@@ -192,22 +202,11 @@ public final class App {
     public record WebhookResponse(int status, Order order, String message) {
     }
 
-    static Order orderCall(Connection conn, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return Order.of(rs);
-            }
-        }
-    }
-
     /** Checkout: a pending order of a credit pack (idempotent on orderNo); the payment page charges its amountMinor. */
     public static Order createOrder(Connection conn, long account, String sku, int quantity, String orderNo)
             throws SQLException {
-        return orderCall(conn, "SELECT * FROM credit_ledger.create_order(?, ?, ?, ?)", account, sku, quantity, orderNo);
+        return one(conn, "SELECT * FROM credit_ledger.create_order(?, ?, ?, ?)", Order::of, account, sku, quantity,
+                orderNo);
     }
 
     /**
@@ -219,7 +218,7 @@ public final class App {
     public static WebhookResponse paymentWebhook(Connection conn, String orderNo, String paymentRef, long paidMinor,
             String currency) throws SQLException {
         try {
-            return new WebhookResponse(200, orderCall(conn, "SELECT * FROM credit_ledger.pay_order(?, ?, ?, ?)",
+            return new WebhookResponse(200, one(conn, "SELECT * FROM credit_ledger.pay_order(?, ?, ?, ?)", Order::of,
                     orderNo, paymentRef, paidMinor, currency), null);
         } catch (SQLException e) {
             if ("LD011".equals(e.getSQLState())) { // the payment does not match, or the order cannot be paid

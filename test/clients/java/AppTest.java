@@ -3,8 +3,6 @@
 // "ok N - name" or "not ok N - name: why" line per test, exit 1 on a failure.
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -43,15 +41,7 @@ public final class AppTest {
     }
 
     static Object scalar(Connection conn, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getObject(1);
-            }
-        }
+        return App.one(conn, sql, rs -> rs.getObject(1), args);
     }
 
     static void exec(Connection conn, String sql) throws SQLException {
