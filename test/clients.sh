@@ -44,7 +44,7 @@ chmod a+r "$DIR/roles.sql"
 sql postgres "CREATE ROLE app LOGIN; CREATE ROLE ledger_operator"
 
 # new_db NAME: a database owned by app (its tables are the app's own), with
-# the extension, the grants, and one price rule for charge()
+# the extension, the grants, one price rule for charge() and one product
 new_db() {
 	sql postgres "CREATE DATABASE $1 OWNER app"
 	sql "$1" "CREATE EXTENSION credit_ledger"
@@ -53,6 +53,10 @@ new_db() {
 			-U postgres -d "$1" >/dev/null
 	sql "$1" "INSERT INTO credit_ledger.price_rule (provider, model, input_price, output_price,
 		cached_price, reasoning_price) VALUES ('openai', 'gpt-4o-mini', 150000, 600000, 75000, 600000)"
+	# the credit pack the webhook tests order, inserted as an operator would
+	# (the Roles block's ledger_operator: the app cannot write products)
+	sql "$1" "SET ROLE ledger_operator; INSERT INTO credit_ledger.product (sku, name, credits, price_minor,
+		currency) VALUES ('pack-500', '500 credits', 500, 499, 'USD')"
 }
 
 # what every example connects with: libpq's variables (pgx, psycopg and

@@ -155,6 +155,58 @@ func Buy(ctx context.Context, q Querier, account, credits int64, eventID string,
 	}
 }
 
+// Order is the part of credit_ledger.credit_order the shop uses.
+type Order struct {
+	OrderNo      string
+	AccountID    int64
+	Status       string
+	Credits      int64
+	AmountMinor  int64
+	Currency     string
+	PaymentRef   *string // NULL until paid
+	GrantEntryID *int64  // the grant entry of a paid order
+}
+
+const orderColumns = "order_no, account_id, status, credits, amount_minor, currency, payment_ref, grant_entry_id"
+
+func scanOrder(row pgx.Row) (Order, error) {
+	var o Order
+	err := row.Scan(&o.OrderNo, &o.AccountID, &o.Status, &o.Credits, &o.AmountMinor, &o.Currency,
+		&o.PaymentRef, &o.GrantEntryID)
+	return o, err
+}
+
+// CreateOrder is checkout: a pending order of a credit pack (idempotent on
+// orderNo); the payment page charges its AmountMinor in its Currency.
+func CreateOrder(ctx context.Context, q Querier, account int64, sku string, quantity int, orderNo string) (Order, error) {
+	return scanOrder(q.QueryRow(ctx, "SELECT "+orderColumns+" FROM credit_ledger.create_order($1, $2, $3, $4)",
+		account, sku, quantity, orderNo))
+}
+
+// PaymentWebhook is the core of the payment provider's webhook route: the
+// status and either the paid order or the message to show. Providers deliver
+// again until they get a 2xx, sometimes twice at once: pay_order with the
+// same paymentRef returns the paid order again (one grant in all), so a
+// replay is a 200 like the first delivery. LD011 (an amount or currency not
+// the order's, another payment for a paid order, a cancelled, expired or
+// unknown order) changes nothing: 409 with the DETAIL, for a person to look at.
+func PaymentWebhook(ctx context.Context, q Querier, orderNo, paymentRef string, paidMinor int64,
+	currency string) (int, *Order, string, error) {
+	o, err := scanOrder(q.QueryRow(ctx, "SELECT "+orderColumns+" FROM credit_ledger.pay_order($1, $2, $3, $4)",
+		orderNo, paymentRef, paidMinor, currency))
+	switch code, detail, _ := SQLState(err); code {
+	case "":
+		if err != nil {
+			return 0, nil, "", err
+		}
+		return 200, &o, "", nil
+	case "LD011": // the payment does not match, or the order cannot be paid
+		return 409, nil, detail, nil
+	default:
+		return 0, nil, "", err
+	}
+}
+
 // Stream is an LLM client's streamed answer: Recv gives the next chunk, or
 // io.EOF at the end, or another error when the stream broke.
 type Stream interface {

@@ -299,3 +299,71 @@ func TestListenReactsToBalanceLow(t *testing.T) {
 	equal(t, "balance.low events", int64(1), scalar[int64](t, conn,
 		"SELECT count(*) FROM credit_ledger.events WHERE account_id = 1009 AND kind = 'balance.low'"))
 }
+
+func TestPaymentWebhookRetriedGrantsOnce(t *testing.T) {
+	conn := connect(t)
+	op(t)(TopUp(ctx, conn, 1010, 100, "pay-1010"))
+	credits := scalar[int64](t, conn, "SELECT credits FROM credit_ledger.products WHERE sku = 'pack-500'") // test/clients.sh's
+	order, err := CreateOrder(ctx, conn, 1010, "pack-500", 2, "ord-1010")
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "order", []interface{}{"pending", 2 * credits, int64(998), "USD"},
+		[]interface{}{order.Status, order.Credits, order.AmountMinor, order.Currency})
+	// a wrong amount: refused with the DETAIL, and nothing changes
+	status, _, msg, err := PaymentWebhook(ctx, conn, "ord-1010", "pi_1010", 500, "USD")
+	equal(t, "wrong amount", []interface{}{409, `Order "ord-1010": paid 500, the order is 998 USD.`, nil},
+		[]interface{}{status, msg, err})
+	equal(t, "status", "pending", scalar[string](t, conn, "SELECT status FROM credit_ledger.orders WHERE order_no = 'ord-1010'"))
+	equal(t, "available", int64(100), scalar[int64](t, conn, "SELECT available FROM credit_ledger.balance(1010)"))
+
+	// the first delivery and a retry at once, from two connections; a third
+	// holds the account's lock until both are waiting, so they overlap
+	blocker, hooks := connect(t), []*pgx.Conn{connect(t), connect(t)}
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	exec(t, tx, "SELECT credit_ledger.grant_credits(1010, 1, 'blocker')")
+	type answer struct {
+		status int
+		order  *Order
+		err    error
+	}
+	answers := make(chan answer, 5)
+	for _, c := range hooks {
+		go func(c *pgx.Conn) {
+			status, o, _, err := PaymentWebhook(ctx, c, "ord-1010", "pi_1010", 998, "USD")
+			answers <- answer{status, o, err}
+		}(c)
+	}
+	waiting := false
+	for i := 0; i < 100 && !waiting; i++ {
+		waiting = scalar[int64](t, conn, "SELECT count(*) FROM pg_stat_activity WHERE pid IN ($1, $2) AND wait_event_type = 'Lock'",
+			int32(hooks[0].PgConn().PID()), int32(hooks[1].PgConn().PID())) == 2
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !waiting {
+		t.Fatal("the two deliveries did not both wait")
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := []answer{<-answers, <-answers}
+	// then three more, one after the other
+	for i := 0; i < 3; i++ {
+		status, o, _, err := PaymentWebhook(ctx, conn, "ord-1010", "pi_1010", 998, "USD")
+		got = append(got, answer{status, o, err})
+	}
+	for i, a := range got {
+		if a.err != nil || a.status != 200 {
+			t.Fatalf("delivery %d: %d %v", i+1, a.status, a.err)
+		}
+		equal(t, "paid order", []interface{}{"paid", "pi_1010", *got[0].order.GrantEntryID},
+			[]interface{}{a.order.Status, *a.order.PaymentRef, *a.order.GrantEntryID})
+	}
+	equal(t, "grant entries", int64(1), scalar[int64](t, conn,
+		"SELECT count(*) FROM credit_ledger.entries WHERE event_id = 'order:ord-1010'"))
+	equal(t, "available", 100+2*credits, scalar[int64](t, conn, "SELECT available FROM credit_ledger.balance(1010)"))
+}

@@ -64,17 +64,27 @@ public final class App {
         return conn;
     }
 
-    /** One money call written as SELECT * FROM credit_ledger.f(?, ...). */
-    public static OpResult call(Connection conn, String sql, Object... args) throws SQLException {
+    /** Reads the current row of a ResultSet (OpResult::of, Order::of). */
+    public interface RowReader<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** The first row of a query with its ? parameters, read by reader. */
+    public static <T> T one(Connection conn, String sql, RowReader<T> reader, Object... args) throws SQLException {
         try (PreparedStatement ps = conn.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 ps.setObject(i + 1, args[i]);
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return OpResult.of(rs);
+                return reader.read(rs);
             }
         }
+    }
+
+    /** One money call written as SELECT * FROM credit_ledger.f(?, ...). */
+    public static OpResult call(Connection conn, String sql, Object... args) throws SQLException {
+        return one(conn, sql, OpResult::of, args);
     }
 
     /** The DETAIL of an error the server raised (the figures), or null. */
@@ -175,6 +185,46 @@ public final class App {
                 default:
                     throw e;
             }
+        }
+    }
+
+    /** The part of credit_ledger.credit_order the shop uses, read by column name. */
+    public record Order(String orderNo, long accountId, String status, long credits, long amountMinor, String currency,
+            String paymentRef, Long grantEntryId) {
+        static Order of(ResultSet rs) throws SQLException {
+            return new Order(rs.getString("order_no"), rs.getLong("account_id"), rs.getString("status"),
+                    rs.getLong("credits"), rs.getLong("amount_minor"), rs.getString("currency"),
+                    rs.getString("payment_ref"), rs.getObject("grant_entry_id", Long.class));
+        }
+    }
+
+    /** What the webhook route answers: a status, and the paid order or the message to show. */
+    public record WebhookResponse(int status, Order order, String message) {
+    }
+
+    /** Checkout: a pending order of a credit pack (idempotent on orderNo); the payment page charges its amountMinor. */
+    public static Order createOrder(Connection conn, long account, String sku, int quantity, String orderNo)
+            throws SQLException {
+        return one(conn, "SELECT * FROM credit_ledger.create_order(?, ?, ?, ?)", Order::of, account, sku, quantity,
+                orderNo);
+    }
+
+    /**
+     * The core of the payment provider's webhook route. Providers deliver again until they get a 2xx, sometimes twice
+     * at once: pay_order with the same paymentRef returns the paid order again (one grant in all), so a replay is a
+     * 200 like the first delivery. LD011 (an amount or currency not the order's, another payment for a paid order, a
+     * cancelled, expired or unknown order) changes nothing: 409 with the DETAIL, for a person to look at.
+     */
+    public static WebhookResponse paymentWebhook(Connection conn, String orderNo, String paymentRef, long paidMinor,
+            String currency) throws SQLException {
+        try {
+            return new WebhookResponse(200, one(conn, "SELECT * FROM credit_ledger.pay_order(?, ?, ?, ?)", Order::of,
+                    orderNo, paymentRef, paidMinor, currency), null);
+        } catch (SQLException e) {
+            if ("LD011".equals(e.getSQLState())) { // the payment does not match, or the order cannot be paid
+                return new WebhookResponse(409, null, detail(e));
+            }
+            throw e;
         }
     }
 

@@ -3,8 +3,6 @@
 // "ok N - name" or "not ok N - name: why" line per test, exit 1 on a failure.
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -15,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,15 +41,7 @@ public final class AppTest {
     }
 
     static Object scalar(Connection conn, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = conn.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                ps.setObject(i + 1, args[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getObject(1);
-            }
-        }
+        return App.one(conn, sql, rs -> rs.getObject(1), args);
     }
 
     static void exec(Connection conn, String sql) throws SQLException {
@@ -232,6 +224,65 @@ public final class AppTest {
         }
     }
 
+    static void paymentWebhookRetriedGrantsOnce(Connection conn) throws Exception {
+        App.topUp(conn, 1010, 100, "pay-1010");
+        long credits = (Long) scalar(conn, "SELECT credits FROM credit_ledger.products WHERE sku = 'pack-500'"); // test/clients.sh's
+        App.Order order = App.createOrder(conn, 1010, "pack-500", 2, "ord-1010");
+        eq("order", List.of("pending", 2 * credits, 998L, "USD"),
+                List.of(order.status(), order.credits(), order.amountMinor(), order.currency()));
+        // a wrong amount: refused with the DETAIL, and nothing changes
+        eq("wrong amount", new App.WebhookResponse(409, null, "Order \"ord-1010\": paid 500, the order is 998 USD."),
+                App.paymentWebhook(conn, "ord-1010", "pi_1010", 500, "USD"));
+        eq("status", "pending", scalar(conn, "SELECT status FROM credit_ledger.orders WHERE order_no = 'ord-1010'"));
+        eq("available", 100L, scalar(conn, "SELECT available FROM credit_ledger.balance(1010)"));
+
+        // the first delivery and a retry at once, from two connections; a third holds the account's lock until both
+        // are waiting, so they overlap
+        List<App.WebhookResponse> answers = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(2); // the common pool may have one thread
+        // blocker closes first: a failed test does not leave the deliveries waiting on it
+        try (Connection a = App.connect(); Connection b = App.connect(); Connection blocker = App.connect()) {
+            blocker.setAutoCommit(false);
+            exec(blocker, "SELECT credit_ledger.grant_credits(1010, 1, 'blocker')");
+            Object[] pids = {scalar(a, "SELECT pg_backend_pid()"), scalar(b, "SELECT pg_backend_pid()")};
+            List<CompletableFuture<App.WebhookResponse>> deliveries = new ArrayList<>();
+            for (Connection c : List.of(a, b)) {
+                deliveries.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return App.paymentWebhook(c, "ord-1010", "pi_1010", 998, "USD");
+                    } catch (SQLException e) {
+                        throw new RuntimeException(e);
+                    }
+                }, pool));
+            }
+            boolean waiting = false;
+            for (int i = 0; i < 100 && !waiting; i++) {
+                waiting = (Long) scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid IN (?, ?)"
+                        + " AND wait_event_type = 'Lock'", pids) == 2;
+                Thread.sleep(100);
+            }
+            yes("the two deliveries both wait", waiting);
+            blocker.rollback();
+            for (CompletableFuture<App.WebhookResponse> d : deliveries) {
+                answers.add(d.get(30, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdown();
+        }
+        // then three more, one after the other
+        for (int i = 0; i < 3; i++) {
+            answers.add(App.paymentWebhook(conn, "ord-1010", "pi_1010", 998, "USD"));
+        }
+        for (App.WebhookResponse r : answers) {
+            eq("delivery", 200, r.status());
+            eq("paid order", List.of("paid", "pi_1010", answers.get(0).order().grantEntryId()),
+                    List.of(r.order().status(), r.order().paymentRef(), r.order().grantEntryId()));
+        }
+        eq("grant entries", 1L,
+                scalar(conn, "SELECT count(*) FROM credit_ledger.entries WHERE event_id = 'order:ord-1010'"));
+        eq("available", 100 + 2 * credits, scalar(conn, "SELECT available FROM credit_ledger.balance(1010)"));
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Test> tests = new LinkedHashMap<>();
         tests.put("charge commits with the insert", AppTest::chargeCommitsWithTheInsert);
@@ -243,6 +294,7 @@ public final class AppTest {
         tests.put("bigint past 2^53", AppTest::bigintPast2To53);
         tests.put("jsonb metadata round trip", AppTest::jsonbMetadataRoundTrip);
         tests.put("LISTEN reacts to balance.low", AppTest::listenReactsToBalanceLow);
+        tests.put("payment webhook retried, one grant", AppTest::paymentWebhookRetriedGrantsOnce);
         int n = 0;
         int failed = 0;
         for (Map.Entry<String, Test> t : tests.entrySet()) {

@@ -108,6 +108,48 @@ def buy(conn, account_id: int, credits: int, event_id: str, metadata=None):
         raise
 
 
+@dataclass
+class Order:
+    """The columns of credit_ledger.credit_order the shop uses, by name."""
+    order_no: str
+    account_id: int
+    status: str
+    credits: int
+    amount_minor: int
+    currency: str
+    payment_ref: Optional[str]
+    grant_entry_id: Optional[int]
+
+
+ORDER_COLUMNS = "order_no, account_id, status, credits, amount_minor, currency, payment_ref, grant_entry_id"
+
+
+def create_order(conn, account_id: int, sku: str, quantity: int, order_no: str) -> Order:
+    """Checkout: a pending order of a credit pack (idempotent on order_no);
+    the payment page charges its amount_minor in its currency."""
+    with conn.cursor(row_factory=class_row(Order)) as cur:
+        return cur.execute(f"SELECT {ORDER_COLUMNS} FROM credit_ledger.create_order(%s, %s, %s, %s)",
+                           (account_id, sku, quantity, order_no)).fetchone()
+
+
+def payment_webhook(conn, order_no: str, payment_ref: str, paid_minor: int, currency: str):
+    """The core of the payment provider's webhook route: (status, body).
+    Providers deliver again until they get a 2xx, sometimes twice at once:
+    pay_order with the same payment_ref returns the paid order again (one
+    grant in all), so a replay is a 200 like the first delivery. LD011 (an
+    amount or currency not the order's, another payment for a paid order, a
+    cancelled, expired or unknown order) changes nothing: 409 with the
+    DETAIL, for a person to look at."""
+    try:
+        with conn.cursor(row_factory=class_row(Order)) as cur:
+            return 200, cur.execute(f"SELECT {ORDER_COLUMNS} FROM credit_ledger.pay_order(%s, %s, %s, %s)",
+                                    (order_no, payment_ref, paid_minor, currency)).fetchone()
+    except psycopg.Error as e:
+        if e.sqlstate == "LD011":      # the payment does not match, or the order cannot be paid
+            return 409, e.diag.message_detail
+        raise
+
+
 class StreamInterrupted(Exception):
     pass
 

@@ -164,6 +164,53 @@ class AppTest(unittest.TestCase):
         finally:
             listen_conn.close()
 
+    def test_payment_webhook_retried_grants_once(self):
+        app.top_up(self.conn, 1010, 100, "pay-1010")
+        credits = self.one("SELECT credits FROM credit_ledger.products WHERE sku = 'pack-500'")  # test/clients.sh's
+        order = app.create_order(self.conn, 1010, "pack-500", 2, "ord-1010")
+        self.assertEqual((order.status, order.credits, order.amount_minor, order.currency),
+                         ("pending", 2 * credits, 998, "USD"))
+        # a wrong amount: refused with the DETAIL, and nothing changes
+        self.assertEqual(app.payment_webhook(self.conn, "ord-1010", "pi_1010", 500, "USD"),
+                         (409, 'Order "ord-1010": paid 500, the order is 998 USD.'))
+        self.assertEqual(self.one("SELECT status FROM credit_ledger.orders WHERE order_no = 'ord-1010'"), "pending")
+        self.assertEqual(self.available(1010), 100)
+
+        # the first delivery and a retry at once, from two connections; a third
+        # holds the account's lock until both are waiting, so they overlap
+        blocker, hooks = app.connect(), [app.connect(), app.connect()]
+        try:
+            blocker.execute("BEGIN")
+            blocker.execute("SELECT credit_ledger.grant_credits(1010, 1, 'blocker')")
+            answers = []
+            threads = [threading.Thread(target=lambda c=c: answers.append(
+                app.payment_webhook(c, "ord-1010", "pi_1010", 998, "USD"))) for c in hooks]
+            for t in threads:
+                t.start()
+            pids = [c.info.backend_pid for c in hooks]
+            for _ in range(100):
+                if self.one("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s) AND wait_event_type = 'Lock'",
+                            (pids,)) == 2:
+                    break
+                time.sleep(0.1)
+            else:
+                self.fail("the two deliveries did not both wait")
+            blocker.execute("ROLLBACK")
+            for t in threads:
+                t.join(30)
+        finally:
+            for c in [blocker, *hooks]:
+                c.close()
+        # then three more, one after the other
+        for _ in range(3):
+            answers.append(app.payment_webhook(self.conn, "ord-1010", "pi_1010", 998, "USD"))
+        self.assertEqual([status for status, _ in answers], [200] * 5)
+        self.assertEqual({(o.status, o.payment_ref, o.grant_entry_id) for _, o in answers},
+                         {("paid", "pi_1010", answers[0][1].grant_entry_id)})
+        self.assertEqual(self.one("""SELECT count(*) FROM credit_ledger.entries
+                                     WHERE event_id = 'order:ord-1010'"""), 1)
+        self.assertEqual(self.available(1010), 100 + 2 * credits)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -173,3 +173,42 @@ test("LISTEN reacts to balance.low", async () => {
   ok(await app.buy(client, 1009n, 10n, "low-2")); // still below: no second crossing
   assert.equal(await scalar("SELECT count(*) FROM credit_ledger.events WHERE account_id = 1009 AND kind = 'balance.low'"), 1n);
 });
+
+test("payment webhook retried, one grant", async () => {
+  await ledger.grantCredits(client, 1010n, 100n, "pay-1010");
+  const credits = (await scalar("SELECT credits FROM credit_ledger.products WHERE sku = 'pack-500'")) as bigint; // test/clients.sh's
+  const order = await ledger.createOrder(client, 1010n, "pack-500", 2, "ord-1010");
+  assert.deepEqual([order.status, order.credits, order.amount_minor, order.currency], ["pending", 2n * credits, 998n, "USD"]);
+  // a wrong amount: refused with the DETAIL, and nothing changes
+  assert.deepEqual(await app.paymentWebhook(client, "ord-1010", "pi_1010", 500n, "USD"),
+    { status: 409, message: 'Order "ord-1010": paid 500, the order is 998 USD.' });
+  assert.equal(await scalar("SELECT status FROM credit_ledger.orders WHERE order_no = 'ord-1010'"), "pending");
+  assert.equal((await ledger.balance(client, 1010n)).available, 100n);
+
+  // the first delivery and a retry at once, from two clients; a third holds
+  // the account's lock until both are waiting, so they overlap
+  const blocker = await another();
+  const hooks = [await another(), await another()];
+  await blocker.query("BEGIN");
+  await ledger.grantCredits(blocker, 1010n, 1n, "blocker");
+  const deliveries = hooks.map((c) => app.paymentWebhook(c, "ord-1010", "pi_1010", 998n, "USD"));
+  const pids = hooks.map((c) => (c as unknown as { processID: number }).processID);
+  let waiting = false;
+  for (let i = 0; i < 100 && !waiting; i++) {
+    waiting = (await scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1) AND wait_event_type = 'Lock'", [pids])) === 2n;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await blocker.query("ROLLBACK");
+  assert.ok(waiting, "the two deliveries both wait");
+  const answers = await Promise.all(deliveries);
+  // then three more, one after the other
+  for (let i = 0; i < 3; i++) answers.push(await app.paymentWebhook(client, "ord-1010", "pi_1010", 998n, "USD"));
+  const paid = answers.map((r) => {
+    assert.equal(r.status, 200);
+    const o = (r as { order: ledger.Order }).order;
+    return [o.status, o.payment_ref, o.grant_entry_id];
+  });
+  assert.deepEqual(paid, Array(5).fill(["paid", "pi_1010", paid[0][2]]));
+  assert.equal(await scalar("SELECT count(*) FROM credit_ledger.entries WHERE event_id = 'order:ord-1010'"), 1n);
+  assert.equal((await ledger.balance(client, 1010n)).available, 100n + 2n * credits);
+});

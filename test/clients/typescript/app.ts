@@ -83,6 +83,26 @@ export async function buy(client: pg.Client, accountId: bigint, credits: bigint,
   }
 }
 
+export type WebhookResponse = { status: 200; order: ledger.Order } | { status: 409; message: string };
+
+/** The core of the payment provider's webhook route. Providers deliver again
+ * until they get a 2xx, sometimes twice at once: pay_order with the same
+ * paymentRef returns the paid order again (one grant in all), so a replay is a
+ * 200 like the first delivery. LD011 (an amount or currency not the order's,
+ * another payment for a paid order, a cancelled, expired or unknown order)
+ * changes nothing: 409 with the DETAIL, for a person to look at. */
+export async function paymentWebhook(client: pg.Client, orderNo: string, paymentRef: string, paidMinor: bigint,
+  currency: string): Promise<WebhookResponse> {
+  try {
+    return { status: 200, order: await ledger.payOrder(client, orderNo, paymentRef, paidMinor, currency) };
+  } catch (err) {
+    if (err instanceof LedgerError && err.code === ledger.ORDER_REFUSED) {
+      return { status: 409, message: err.detail ?? err.message };
+    }
+    throw err;
+  }
+}
+
 /** A streamed LLM call: hold an estimate (committed at once, so the stream
  * holds no lock), stream, then bill the real usage against the hold (charge
  * with hold_id confirms it for the priced amount; the rest comes back). An

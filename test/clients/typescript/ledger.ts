@@ -1,5 +1,5 @@
 // ledger.ts: a thin typed layer over credit_ledger for node-postgres. The
-// database is the API: each function is one SELECT * FROM credit_ledger.f(...),
+// database is the API: each function is one SELECT of credit_ledger.f(...),
 // with its result typed and its refusals thrown as LedgerError (SQLSTATE and
 // DETAIL). Everything else, use client.query directly.
 //
@@ -32,7 +32,7 @@ export interface Balance {
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** An error the ledger raised (LD001...LD008, 22023, ...), with its figures in detail. */
+/** An error the ledger raised (LD001...LD011, 22023, ...), with its figures in detail. */
 export class LedgerError extends Error {
   constructor(
     readonly code: string,
@@ -47,6 +47,7 @@ export class LedgerError extends Error {
 export const INSUFFICIENT_CREDIT = "LD001";
 export const ACCOUNT_NOT_FOUND = "LD002";
 export const EVENT_ID_REUSED = "LD004";
+export const ORDER_REFUSED = "LD011";
 export const SERIALIZATION_FAILURE = "40001";
 
 const INT8 = 20;
@@ -157,4 +158,28 @@ export function pollEvents(db: Queryable, consumer: string, maxRows = 100): Prom
 
 export async function ackEvents(db: Queryable, consumer: string, upToSeq: bigint): Promise<void> {
   await one(db, "SELECT credit_ledger.ack_events($1, $2)", [consumer, upToSeq]);
+}
+
+/** The part of credit_ledger.credit_order the shop uses. */
+export interface Order {
+  order_no: string;
+  account_id: bigint;
+  status: "pending" | "paid" | "cancelled" | "expired" | "refunded";
+  credits: bigint;
+  amount_minor: bigint;
+  currency: string;
+  payment_ref: string | null; // NULL until paid
+  grant_entry_id: bigint | null; // the grant entry of a paid order
+}
+
+const ORDER = "order_no, account_id, status, credits, amount_minor, currency, payment_ref, grant_entry_id";
+
+/** A pending order (idempotent on orderNo; LD004 for a different order under it). */
+export function createOrder(db: Queryable, accountId: bigint, sku: string, quantity: number, orderNo: string): Promise<Order> {
+  return one(db, `SELECT ${ORDER} FROM credit_ledger.create_order($1, $2, $3, $4)`, [accountId, sku, quantity, orderNo]);
+}
+
+/** Grants the order's credits and marks it paid, once; the same paymentRef again returns the paid order. */
+export function payOrder(db: Queryable, orderNo: string, paymentRef: string, paidMinor: bigint, currency: string): Promise<Order> {
+  return one(db, `SELECT ${ORDER} FROM credit_ledger.pay_order($1, $2, $3, $4)`, [orderNo, paymentRef, paidMinor, currency]);
 }
