@@ -142,6 +142,11 @@ AS $$
 DECLARE
     used record;
 BEGIN
+    -- an UPDATE that names id without changing it (SET id = id, as logical
+    -- replication's apply does) renumbers nothing
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND OLD.id IS NOT DISTINCT FROM NEW.id THEN
+        RETURN NEW;
+    END IF;
     IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
         SELECT e.account_id, e.entry_id, e.price_rule_id AS rule_id INTO used
         FROM credit_ledger.entry e WHERE e.price_rule_id IS NOT NULL LIMIT 1;

@@ -16,5 +16,7 @@ SELECT regexp_replace(expect_error('UPDATE credit_ledger.price_rule SET id = 489
 SELECT split_part(expect_error('TRUNCATE credit_ledger.price_rule'), ' ', 1) AS truncate_refused;
 SELECT expect_error('DELETE FROM credit_ledger.price_rule WHERE id = 4801');
 SELECT expect_error('UPDATE credit_ledger.price_rule SET active = false WHERE id = 4800');
+-- naming id without changing it is no renumbering (logical replication's apply does it)
+SELECT expect_error('UPDATE credit_ledger.price_rule SET id = id, description = ''kept'' WHERE id = 4800');
 SELECT id, active FROM credit_ledger.price_rule WHERE id IN (4800, 4801) ORDER BY id;
 SELECT count(*) AS still_priced FROM credit_ledger.entries WHERE price_rule_id = 4800;
