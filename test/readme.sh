@@ -37,7 +37,7 @@ psql_in -q -d demo -c "CREATE EXTENSION credit_ledger"
 cp "$CL_REPO/test/demo.sql" "$DIR/demo.sql"
 chown postgres: "$DIR/demo.sql"
 if psql_in -d demo -f "$DIR/demo.sql" >"$DIR/demo.out" 2>&1; then
-	echo "readme: test/demo.sql ran without an error ($(grep -c '^NOTICE:  SQLSTATE' "$DIR/demo.out") refusals shown)"
+	echo "readme: test/demo.sql ran without an error ($(grep -c 'NOTICE:  SQLSTATE' "$DIR/demo.out") refusals shown)"
 else
 	cat "$DIR/demo.out"
 	echo "readme: test/demo.sql failed (above)"
