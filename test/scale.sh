@@ -20,10 +20,14 @@ script_env scale
 PY_SRC=$CL_REPO/test/scale.py
 SHARDS=4
 
-servers=()
+# every server this script starts lives in DIR/router or DIR/shardN
+# (start_server runs in $(...), a subshell: it cannot record them here)
 cleanup() {
 	local d
-	for d in "${servers[@]}"; do cluster_stop "$d" "$TREE_BIN"; done
+	for d in "$DIR"/router "$DIR"/shard*; do
+		[ -d "$d" ] && cluster_stop "$d" "$TREE_BIN"
+	done
+	return 0
 }
 trap cleanup EXIT
 
@@ -34,7 +38,6 @@ start_server() {
 	port=$(free_port $((56000 + RANDOM % 4000)))
 	cluster_start "$DIR/$name" "$port" "$TREE_BIN" "fsync = off" \
 		"credit_ledger.sweep_interval = '200ms'" "$@"
-	servers+=("$DIR/$name")
 	echo "$port"
 }
 
