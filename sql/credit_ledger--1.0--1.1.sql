@@ -595,6 +595,30 @@ $$;
 COMMENT ON FUNCTION credit_ledger.require_arguments(text, text[], boolean[]) IS
     'raises 22004 naming the first argument given as NULL (used by the order functions)';
 
+-- The order, locked (webhooks are retried, also at once: its row lock
+-- serialises them), with its exact status: a pending order past its
+-- expires_at is expired, whether or not the sweep has written it (as the
+-- orders view says). LD011 when there is no such order.
+CREATE FUNCTION credit_ledger.order_lock(order_no text)
+    RETURNS credit_ledger.credit_order
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    o credit_ledger.credit_order;
+BEGIN
+    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = order_lock.order_no FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM credit_ledger.order_refuse(order_lock.order_no, 'no such order');
+    END IF;
+    IF o.status = 'pending' AND o.expires_at <= statement_timestamp() THEN
+        o.status := 'expired';
+    END IF;
+    RETURN o;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.order_lock(text) IS
+    'locks an order and returns it with its exact status; LD011 when there is none (used by the order functions)';
+
 CREATE FUNCTION credit_ledger.create_order(account_id bigint, sku text, quantity integer, order_no text)
     RETURNS credit_ledger.credit_order
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -676,11 +700,7 @@ BEGIN
         RAISE EXCEPTION 'payment_ref must not be empty'
             USING ERRCODE = '22023', DETAIL = 'credit_ledger.pay_order() needs the payment provider''s reference.';
     END IF;
-    -- webhooks are retried, also at once: the order's row lock serialises them
-    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = pay_order.order_no FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM credit_ledger.order_refuse(pay_order.order_no, 'no such order');
-    END IF;
+    o := credit_ledger.order_lock(pay_order.order_no);
     IF o.status = 'paid' THEN
         IF o.payment_ref = pay_order.payment_ref THEN
             RETURN o;
@@ -688,7 +708,7 @@ BEGIN
         PERFORM credit_ledger.order_refuse(o.order_no,
             format('paid already, by payment "%s"; this is payment "%s"', o.payment_ref, pay_order.payment_ref));
     END IF;
-    IF o.status = 'pending' AND o.expires_at <= statement_timestamp() THEN
+    IF o.status = 'expired' THEN
         PERFORM credit_ledger.order_refuse(o.order_no, format('it expired unpaid (at %s)', o.expires_at));
     END IF;
     IF o.status <> 'pending' THEN
@@ -732,14 +752,11 @@ DECLARE
 BEGIN
     PERFORM credit_ledger.require_arguments('cancel_order', ARRAY['order_no'],
         ARRAY[cancel_order.order_no IS NOT NULL]);
-    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = cancel_order.order_no FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM credit_ledger.order_refuse(cancel_order.order_no, 'no such order');
-    END IF;
+    o := credit_ledger.order_lock(cancel_order.order_no);
     IF o.status = 'cancelled' THEN
         RETURN o;
     END IF;
-    IF o.status = 'pending' AND o.expires_at <= statement_timestamp() THEN
+    IF o.status = 'expired' THEN
         PERFORM credit_ledger.order_refuse(o.order_no, format('it expired unpaid (at %s)', o.expires_at));
     END IF;
     IF o.status <> 'pending' THEN
@@ -827,18 +844,13 @@ DECLARE
 BEGIN
     PERFORM credit_ledger.require_arguments('refund_order', ARRAY['order_no', 'event_id'],
         ARRAY[refund_order.order_no IS NOT NULL, refund_order.event_id IS NOT NULL]);
-    SELECT * INTO o FROM credit_ledger.credit_order c WHERE c.order_no = refund_order.order_no FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM credit_ledger.order_refuse(refund_order.order_no, 'no such order');
-    END IF;
+    o := credit_ledger.order_lock(refund_order.order_no);
     IF o.status = 'refunded' AND o.refund_event_id IS DISTINCT FROM refund_order.event_id THEN
         PERFORM credit_ledger.order_refuse(o.order_no,
             format('refunded already, by event_id "%s"', o.refund_event_id));
     END IF;
     IF o.status NOT IN ('paid', 'refunded') THEN
-        PERFORM credit_ledger.order_refuse(o.order_no, format('it is %s, not paid',
-            CASE WHEN o.status = 'pending' AND o.expires_at <= statement_timestamp()
-                 THEN 'expired' ELSE o.status END));
+        PERFORM credit_ledger.order_refuse(o.order_no, format('it is %s, not paid', o.status));
     END IF;
     -- the bucket the order's grant made (a refund again replays its void)
     SELECT b.bucket_id INTO bucket FROM credit_ledger.bucket b
@@ -858,3 +870,4 @@ COMMENT ON FUNCTION credit_ledger.refund_order(text, text) IS
 REVOKE ALL ON FUNCTION credit_ledger.void_grant(bigint, bigint, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.extend_grant(bigint, bigint, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.refund_order(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.order_lock(text) FROM PUBLIC;
