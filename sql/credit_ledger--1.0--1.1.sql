@@ -21,6 +21,194 @@
 -- - COMMENT ON everything a user sees.
 
 ---------------------------------------------------------------------------
+-- The 1.1 signatures: functions that gain arguments
+---------------------------------------------------------------------------
+
+-- Each function below gets its 1.1 argument list here, in one place, so that
+-- the privilege carry (rules above) is written once. New arguments come
+-- last with a default, so a positional 1.0 call means what it meant; the C
+-- functions read an argument a 1.0 declaration lacks as NULL (api/args.c),
+-- which is how the 1.1 library serves a 1.0 schema.
+--
+-- carry_privileges(old, new): new gets every privilege a role holds on old
+-- (GRANT records the role dependencies a catalog update would not), then
+-- new's pg_init_privs row is set back to what this script gave it, so
+-- pg_dump keeps the users' grants and a fresh install records the same.
+-- Grants another grantor made arrive as the owner's. Dropped at the end of
+-- this section.
+CREATE FUNCTION credit_ledger.carry_privileges(old regprocedure, new regprocedure)
+    RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    initial aclitem[];
+    g record;
+BEGIN
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', new);
+    SELECT i.initprivs INTO initial FROM pg_catalog.pg_init_privs i
+    WHERE i.objoid = new AND i.classoid = 'pg_catalog.pg_proc'::regclass AND i.objsubid = 0;
+    FOR g IN
+        SELECT a.grantee, a.privilege_type, a.is_grantable
+        FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+        WHERE p.oid = old AND a.grantee <> p.proowner
+    LOOP
+        EXECUTE pg_catalog.format('GRANT %s ON FUNCTION %s TO %s%s', g.privilege_type, new,
+            CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
+            CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    UPDATE pg_catalog.pg_init_privs SET initprivs = initial
+    WHERE objoid = new AND classoid = 'pg_catalog.pg_proc'::regclass AND objsubid = 0;
+END
+$$;
+
+CREATE FUNCTION credit_ledger.grant_credits(account_id bigint, amount bigint, event_id text,
+                                            source text DEFAULT 'recharge',
+                                            expires_at timestamptz DEFAULT NULL,
+                                            priority integer DEFAULT 0,
+                                            description text DEFAULT NULL,
+                                            metadata jsonb DEFAULT NULL,
+                                            effective_at timestamptz DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_grant_credits';
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb)',
+    'credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb, timestamptz)');
+DROP FUNCTION credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb);
+COMMENT ON FUNCTION credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb, timestamptz) IS
+    'adds a bucket of credits (opening the account if needed); debt is repaid first; effective_at = spendable from then on';
+
+CREATE FUNCTION credit_ledger.deduct(account_id bigint, amount bigint, event_id text,
+                                     source text DEFAULT 'usage',
+                                     description text DEFAULT NULL,
+                                     metadata jsonb DEFAULT NULL,
+                                     subject text DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_deduct';
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.deduct(bigint, bigint, text, text, text, jsonb)',
+    'credit_ledger.deduct(bigint, bigint, text, text, text, jsonb, text)');
+DROP FUNCTION credit_ledger.deduct(bigint, bigint, text, text, text, jsonb);
+COMMENT ON FUNCTION credit_ledger.deduct(bigint, bigint, text, text, text, jsonb, text) IS
+    'consumes credits in burn-down order; LD001 if available would fall below -credit_limit, LD009 past a spend limit of the account or the subject';
+
+CREATE FUNCTION credit_ledger.reserve(account_id bigint, amount bigint, event_id text,
+                                      ttl interval DEFAULT NULL,
+                                      source text DEFAULT 'usage',
+                                      description text DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL,
+                                      subject text DEFAULT NULL,
+                                      on_expiry text DEFAULT 'release',
+                                      lease boolean DEFAULT false)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_reserve';
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb)',
+    'credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb, text, text, boolean)');
+DROP FUNCTION credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb);
+COMMENT ON FUNCTION credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb, text, text, boolean) IS
+    'holds credits for a call whose cost is known at its end (hold_id in the result); lowers available at once; LD001 past the credit limit; expires after ttl (NULL = credit_ledger.default_hold_ttl), then releases or, on_expiry => ''capture'', charges what it holds; lease => true releases it when the calling session ends';
+
+CREATE FUNCTION credit_ledger.confirm(account_id bigint, hold_id bigint,
+                                      amount bigint DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL,
+                                      subject text DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_confirm';
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.confirm(bigint, bigint, bigint, jsonb)',
+    'credit_ledger.confirm(bigint, bigint, bigint, jsonb, text)');
+DROP FUNCTION credit_ledger.confirm(bigint, bigint, bigint, jsonb);
+COMMENT ON FUNCTION credit_ledger.confirm(bigint, bigint, bigint, jsonb, text) IS
+    'settles a pending hold for the final amount (NULL = the held amount): less releases the rest, more draws the excess (LD001 past the credit limit, the hold stays pending); a repeat replays, LD005 if settled otherwise';
+
+CREATE FUNCTION credit_ledger.quote(scene text, provider text, model text,
+                                    input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                    cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
+                                    cache_write_tokens bigint DEFAULT 0,
+                                    service_tier text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_quote';
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint)',
+    'credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint, bigint, text)');
+DROP FUNCTION credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint);
+COMMENT ON FUNCTION credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint, bigint, text) IS
+    'credits a call costs now: tokens x price per million over the five kinds plus request_price, with the rule''s markup, rounded up once, at least min_charge';
+
+CREATE FUNCTION credit_ledger.charge(account_id bigint, event_id text,
+                                     scene text, provider text, model text,
+                                     input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+                                     cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
+                                     hold_id bigint DEFAULT NULL, metadata jsonb DEFAULT NULL,
+                                     subject text DEFAULT NULL,
+                                     cache_write_tokens bigint DEFAULT 0,
+                                     service_tier text DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_charge';
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb)',
+    'credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb, text, bigint, text)');
+DROP FUNCTION credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb);
+COMMENT ON FUNCTION credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb, text, bigint, text) IS
+    'prices a call (as quote) and deducts it, or captures hold_id with that amount priced at the hold''s reserve instant, in one idempotent step; the entry records the rule and the token counts';
+
+-- consumption: 1.0 defaulted until to now(), the transaction's start, while
+-- entries carry their statement's start: a transaction did not see its own
+-- deducts. Now NULL (the default) means up to and including the call's
+-- instant (statement_timestamp(), the clock every call uses). 1.1 adds the
+-- subject filter and the cache-write tokens.
+CREATE FUNCTION credit_ledger.consumption(account_id bigint, since timestamptz DEFAULT NULL,
+                                          until timestamptz DEFAULT NULL,
+                                          subject text DEFAULT NULL,
+                                          OUT credits bigint, OUT calls bigint,
+                                          OUT input_tokens bigint, OUT output_tokens bigint,
+                                          OUT cached_tokens bigint, OUT reasoning_tokens bigint,
+                                          OUT cache_write_tokens bigint)
+    RETURNS record
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF consumption.account_id IS NULL THEN
+        RAISE EXCEPTION 'account_id must not be null'
+            USING ERRCODE = '22004',
+                  DETAIL = 'credit_ledger.consumption() was called with account_id NULL.';
+    END IF;
+    SELECT COALESCE(OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount), 0)::bigint,
+           pg_catalog.count(*),
+           COALESCE(pg_catalog.sum(e.input_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.output_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.cached_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(e.reasoning_tokens), 0)::bigint,
+           0::bigint
+    INTO credits, calls, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+         cache_write_tokens
+    FROM credit_ledger.entry e
+    WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
+      AND e.kind IN ('deduct', 'confirm')
+      AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
+      -- plain bounds, so the consumption index bounds the scan by time; one
+      -- microsecond (timestamptz's resolution) past the call's instant
+      -- includes the entries stamped with it
+      AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption.until,
+          pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond');
+END
+$$;
+SELECT credit_ledger.carry_privileges(
+    'credit_ledger.consumption(bigint, timestamptz, timestamptz)',
+    'credit_ledger.consumption(bigint, timestamptz, timestamptz, text)');
+DROP FUNCTION credit_ledger.consumption(bigint, timestamptz, timestamptz);
+COMMENT ON FUNCTION credit_ledger.consumption(bigint, timestamptz, timestamptz, text) IS
+    'credits consumed (deducts, captures, confirms, charges; refunds not subtracted), number of those calls and their token totals in [since, until); since NULL = all time, until NULL = up to and including this call''s instant (a transaction sees its own charges); subject NULL = every subject';
+
+DROP FUNCTION credit_ledger.carry_privileges(regprocedure, regprocedure);
+
+---------------------------------------------------------------------------
 -- NULL arguments of the reading functions are 22004, like everywhere else
 ---------------------------------------------------------------------------
 
@@ -83,50 +271,6 @@ BEGIN
     LIMIT history.max_rows;
 END
 $$;
-
----------------------------------------------------------------------------
--- consumption: until NULL (now the default) is the call's own instant
----------------------------------------------------------------------------
-
--- 1.0 defaulted until to now(), the transaction's start, while entries carry
--- their statement's start: a transaction did not see its own deducts. Now
--- NULL (the default) means up to and including the call's instant
--- (statement_timestamp(), the clock every call uses). The argument list is
--- unchanged, so CREATE OR REPLACE keeps every grant.
-CREATE OR REPLACE FUNCTION credit_ledger.consumption(account_id bigint, since timestamptz DEFAULT NULL,
-                                                     until timestamptz DEFAULT NULL,
-                                                     OUT credits bigint, OUT calls bigint,
-                                                     OUT input_tokens bigint, OUT output_tokens bigint,
-                                                     OUT cached_tokens bigint, OUT reasoning_tokens bigint)
-    RETURNS record
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF consumption.account_id IS NULL THEN
-        RAISE EXCEPTION 'account_id must not be null'
-            USING ERRCODE = '22004',
-                  DETAIL = 'credit_ledger.consumption() was called with account_id NULL.';
-    END IF;
-    SELECT COALESCE(OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount), 0)::bigint,
-           pg_catalog.count(*),
-           COALESCE(pg_catalog.sum(e.input_tokens), 0)::bigint,
-           COALESCE(pg_catalog.sum(e.output_tokens), 0)::bigint,
-           COALESCE(pg_catalog.sum(e.cached_tokens), 0)::bigint,
-           COALESCE(pg_catalog.sum(e.reasoning_tokens), 0)::bigint
-    INTO credits, calls, input_tokens, output_tokens, cached_tokens, reasoning_tokens
-    FROM credit_ledger.entry e
-    WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
-      AND e.kind IN ('deduct', 'confirm')
-      AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
-      -- plain bounds, so the consumption index bounds the scan by time; one
-      -- microsecond (timestamptz's resolution) past the call's instant
-      -- includes the entries stamped with it
-      AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption.until,
-          pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond');
-END
-$$;
-COMMENT ON FUNCTION credit_ledger.consumption(bigint, timestamptz, timestamptz) IS
-    'credits consumed (deducts, confirms, charges; refunds not subtracted), number of those calls and their token totals in [since, until); since NULL = all time, until NULL = up to and including this call''s instant (a transaction sees its own charges)';
 
 ---------------------------------------------------------------------------
 -- Price rules that priced entries cannot be deleted

@@ -127,14 +127,16 @@ CREATE FUNCTION credit_ledger.grant_credits(account_id bigint, amount bigint, ev
                                             expires_at timestamptz DEFAULT NULL,
                                             priority integer DEFAULT 0,
                                             description text DEFAULT NULL,
-                                            metadata jsonb DEFAULT NULL)
+                                            metadata jsonb DEFAULT NULL,
+                                            effective_at timestamptz DEFAULT NULL)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
 CREATE FUNCTION credit_ledger.deduct(account_id bigint, amount bigint, event_id text,
                                      source text DEFAULT 'usage',
                                      description text DEFAULT NULL,
-                                     metadata jsonb DEFAULT NULL)
+                                     metadata jsonb DEFAULT NULL,
+                                     subject text DEFAULT NULL)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
@@ -152,13 +154,17 @@ CREATE FUNCTION credit_ledger.reserve(account_id bigint, amount bigint, event_id
                                       ttl interval DEFAULT NULL,
                                       source text DEFAULT 'usage',
                                       description text DEFAULT NULL,
-                                      metadata jsonb DEFAULT NULL)
+                                      metadata jsonb DEFAULT NULL,
+                                      subject text DEFAULT NULL,
+                                      on_expiry text DEFAULT 'release',
+                                      lease boolean DEFAULT false)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
 CREATE FUNCTION credit_ledger.confirm(account_id bigint, hold_id bigint,
                                       amount bigint DEFAULT NULL,
-                                      metadata jsonb DEFAULT NULL)
+                                      metadata jsonb DEFAULT NULL,
+                                      subject text DEFAULT NULL)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
@@ -179,7 +185,10 @@ CREATE FUNCTION credit_ledger.charge(account_id bigint, event_id text,
                                      scene text, provider text, model text,
                                      input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
                                      cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
-                                     hold_id bigint DEFAULT NULL, metadata jsonb DEFAULT NULL)
+                                     hold_id bigint DEFAULT NULL, metadata jsonb DEFAULT NULL,
+                                     subject text DEFAULT NULL,
+                                     cache_write_tokens bigint DEFAULT 0,
+                                     service_tier text DEFAULT NULL)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
@@ -190,9 +199,11 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
 CREATE FUNCTION credit_ledger.consumption(account_id bigint, since timestamptz DEFAULT NULL,
                                           until timestamptz DEFAULT NULL,
+                                          subject text DEFAULT NULL,
                                           OUT credits bigint, OUT calls bigint,
                                           OUT input_tokens bigint, OUT output_tokens bigint,
-                                          OUT cached_tokens bigint, OUT reasoning_tokens bigint)
+                                          OUT cached_tokens bigint, OUT reasoning_tokens bigint,
+                                          OUT cache_write_tokens bigint)
     RETURNS record LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
@@ -225,7 +236,9 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON ANY; $$;
 
 CREATE FUNCTION credit_ledger.quote(scene text, provider text, model text,
                                     input_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
-                                    cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0)
+                                    cached_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0,
+                                    cache_write_tokens bigint DEFAULT 0,
+                                    service_tier text DEFAULT NULL)
     RETURNS bigint LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON ANY; $$;
 

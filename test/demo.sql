@@ -157,7 +157,7 @@ SELECT count(*) AS inconsistencies FROM credit_ledger.verify();
 -- calls the money functions and reads the views, and cannot touch a table.
 CREATE ROLE demo_app;
 GRANT USAGE ON SCHEMA credit_ledger TO demo_app;
-GRANT EXECUTE ON FUNCTION credit_ledger.deduct(bigint, bigint, text, text, text, jsonb),
+GRANT EXECUTE ON FUNCTION credit_ledger.deduct(bigint, bigint, text, text, text, jsonb, text),
     credit_ledger.balance(bigint) TO demo_app;
 GRANT SELECT ON credit_ledger.accounts TO demo_app;
 SET ROLE demo_app;

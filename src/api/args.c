@@ -124,11 +124,21 @@ arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
 	return value;
 }
 
+/*
+ * NULL, or an argument the function's declaration lacks: the 1.1 library
+ * serves a 1.0 schema, whose declarations stop before the 1.1 arguments.
+ */
+bool
+arg_is_null(FunctionCallInfo fcinfo, int argno)
+{
+	return argno >= PG_NARGS() || PG_ARGISNULL(argno);
+}
+
 /* Text or NULL, within max_text_size. */
 char *
 arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name)
 {
-	if (PG_ARGISNULL(argno))
+	if (arg_is_null(fcinfo, argno))
 		return NULL;
 	arg_require_size(fcinfo, argno, name);
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
@@ -138,7 +148,7 @@ arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given)
 {
-	*given = !PG_ARGISNULL(argno);
+	*given = !arg_is_null(fcinfo, argno);
 	if (!*given)
 		return (Datum) 0;
 	arg_require_size(fcinfo, argno, name);
@@ -159,7 +169,7 @@ arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given)
 {
-	*given = !PG_ARGISNULL(argno);
+	*given = !arg_is_null(fcinfo, argno);
 	return *given ? PG_GETARG_DATUM(argno) : (Datum) 0;
 }
 

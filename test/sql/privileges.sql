@@ -10,19 +10,19 @@
 CREATE ROLE regress_ledger_app NOLOGIN;
 GRANT USAGE ON SCHEMA credit_ledger TO regress_ledger_app;
 GRANT EXECUTE ON FUNCTION
-    credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb),
-    credit_ledger.deduct(bigint, bigint, text, text, text, jsonb),
+    credit_ledger.grant_credits(bigint, bigint, text, text, timestamptz, integer, text, jsonb, timestamptz),
+    credit_ledger.deduct(bigint, bigint, text, text, text, jsonb, text),
     credit_ledger.refund(bigint, text, text, bigint, text),
-    credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb),
-    credit_ledger.confirm(bigint, bigint, bigint, jsonb),
+    credit_ledger.reserve(bigint, bigint, text, interval, text, text, jsonb, text, text, boolean),
+    credit_ledger.confirm(bigint, bigint, bigint, jsonb, text),
     credit_ledger.cancel(bigint, bigint, text),
-    credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb),
-    credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint),
+    credit_ledger.charge(bigint, text, text, text, text, bigint, bigint, bigint, bigint, bigint, jsonb, text, bigint, text),
+    credit_ledger.quote(text, text, text, bigint, bigint, bigint, bigint, bigint, text),
     credit_ledger.resolve_price(text, text, text, timestamptz),
     credit_ledger.reward(bigint, text, text, jsonb),
     credit_ledger.balance(bigint),
     credit_ledger.history(bigint, integer, bigint),
-    credit_ledger.consumption(bigint, timestamptz, timestamptz)
+    credit_ledger.consumption(bigint, timestamptz, timestamptz, text)
     TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.accounts, credit_ledger.entries, credit_ledger.pending_holds,
     credit_ledger.expiring_grants TO regress_ledger_app;
