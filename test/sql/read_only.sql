@@ -1,6 +1,6 @@
 -- Every function that writes refuses a read-only transaction with 25006,
 -- as an UPDATE does (BEGIN READ ONLY, default_transaction_read_only, and a
--- hot standby, which test/standby.sh covers). Reading works there.
+-- hot standby, which test/t/005_standby.pl covers). Reading works there.
 SELECT amount, balance FROM credit_ledger.grant_credits(7821, 100, 'ro-g1');
 SELECT amount, balance FROM credit_ledger.deduct(7821, 10, 'ro-d1');
 SELECT hold_id IS NOT NULL AS held FROM credit_ledger.reserve(7821, 10, 'ro-h1', '1 hour');
