@@ -19,6 +19,7 @@
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
+#include "store/catalog.h"
 #include "store/query.h"
 #include "ledger/hold.h"
 #include "ledger/operation.h"
@@ -73,7 +74,7 @@ owners_alive(int *count)
  * Ends the leased holds of gone sessions on up to max_accounts accounts,
  * skipping accounts a caller holds (the next sweep takes them). Adds the
  * holds it ended (and any expiry written on the way) to the counts. The
- * caller has SPI connected.
+ * caller has SPI connected. Nothing to do on a 1.0 schema (no leases).
  */
 void
 leases_end_dead(int max_accounts, int64 *holds_ended, int64 *grants_expired)
@@ -88,15 +89,20 @@ leases_end_dead(int max_accounts, int64 *holds_ended, int64 *grants_expired)
 		" FOR NO KEY UPDATE SKIP LOCKED",
 		1, {INT8OID}
 	};
-	uint64		rows = query_run(&owners, NULL, NULL, false, 0, QUERY_SELECT);
-	int64	   *account_ids = palloc(sizeof(int64) * (rows + 1));
-	LeaseOwner *leased = palloc(sizeof(LeaseOwner) * (rows + 1));
+	uint64		rows;
+	int64	   *account_ids;
+	LeaseOwner *leased;
 	LeaseOwner *alive;
 	int			alive_count;
 	int			accounts = 0;
 
+	if (!OidIsValid(catalog_relid("hold_pending_lease")))
+		return;
+	rows = query_run(&owners, NULL, NULL, false, 0, QUERY_SELECT);
 	if (rows == 0)
 		return;
+	account_ids = palloc(sizeof(int64) * rows);
+	leased = palloc(sizeof(LeaseOwner) * rows);
 	for (uint64 i = 0; i < rows; i++)
 	{
 		bool		isnull;
