@@ -1121,14 +1121,14 @@ COMMENT ON COLUMN credit_ledger.pending_holds.lease IS 'true: the worker ends it
 -- or not.
 CREATE OR REPLACE VIEW credit_ledger.accounts AS
 SELECT a.account_id,
-       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) d.charged AS balance,
-       a.reserved OPERATOR(pg_catalog.-) d.held AS reserved,
-       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) d.charged
-           OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) d.held) AS available,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged AS balance,
+       a.reserved OPERATOR(pg_catalog.-) dh.held AS reserved,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged
+           OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) dh.held) AS available,
        a.credit_limit,
        a.status,
        a.total_granted,
-       a.total_consumed OPERATOR(pg_catalog.+) d.charged AS total_consumed,
+       a.total_consumed OPERATOR(pg_catalog.+) dh.charged AS total_consumed,
        a.total_expired OPERATOR(pg_catalog.+) d.lapsed AS total_expired,
        a.total_refunded,
        n.next_expiry_at,
@@ -1157,23 +1157,21 @@ CROSS JOIN LATERAL (
                    AND h.on_expiry OPERATOR(pg_catalog.=) 'release'
                    AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
                    AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
-           ELSE 0 END AS lapsed,
-           CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-           THEN (SELECT COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint
-                 FROM credit_ledger.hold h
-                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
-                   AND h.state OPERATOR(pg_catalog.=) 'pending'
-                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
-           ELSE 0 END AS held,
-           CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-           THEN (SELECT COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint
-                 FROM credit_ledger.hold h
-                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
-                   AND h.state OPERATOR(pg_catalog.=) 'pending'
-                   AND h.on_expiry OPERATOR(pg_catalog.=) 'capture'
-                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
-           ELSE 0 END AS charged
+           ELSE 0 END AS lapsed
 ) d
+-- the holds past their expiry: what they still hold is no longer reserved,
+-- and charged where they capture on expiry (nothing is read while the
+-- account's next_expiry_at is ahead)
+CROSS JOIN LATERAL (
+    SELECT COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint AS held,
+           COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured)
+               FILTER (WHERE h.on_expiry OPERATOR(pg_catalog.=) 'capture'), 0)::bigint AS charged
+    FROM credit_ledger.hold h
+    WHERE a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND h.account_id OPERATOR(pg_catalog.=) a.account_id
+      AND h.state OPERATOR(pg_catalog.=) 'pending'
+      AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+) dh
 CROSS JOIN LATERAL (
     SELECT pg_catalog.min(b.expires_at) AS next_expiry_at,
            (pg_catalog.sum(b.remaining) FILTER (WHERE b.expires_at OPERATOR(pg_catalog.=)
