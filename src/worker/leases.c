@@ -71,26 +71,68 @@ owners_alive(int *count)
 }
 
 /*
- * Ends the leased holds of gone sessions on up to max_accounts accounts,
- * skipping accounts a caller holds (the next sweep takes them). Adds the
- * holds it ended (and any expiry written on the way) to the counts. The
- * caller has SPI connected. Nothing to do on a 1.0 schema (no leases).
+ * The accounts with pending holds leased by one gone session, locked here
+ * one by one (a caller's account is skipped: the next sweep takes it), each
+ * ending them in an op of its own. Returns how many accounts it did.
  */
-void
-leases_end_dead(int max_accounts, int64 *holds_ended, int64 *grants_expired)
+static int
+lease_owner_end(const LeaseOwner *owner, int max_accounts, int64 *holds_ended,
+				int64 *grants_expired)
 {
-	static CachedQuery owners = {
-		"SELECT DISTINCT account_id, lease_pid, lease_started_at FROM credit_ledger.hold"
-		" WHERE state = 'pending' AND lease_pid IS NOT NULL ORDER BY account_id",
-		0, {InvalidOid}
+	static CachedQuery accounts = {
+		"SELECT DISTINCT account_id FROM credit_ledger.hold"
+		" WHERE state = 'pending' AND lease_pid = $1 AND lease_started_at = $2"
+		" ORDER BY account_id",
+		2, {INT4OID, TIMESTAMPTZOID}
 	};
 	static CachedQuery lock = {
 		"SELECT FROM credit_ledger.account WHERE account_id = $1"
 		" FOR NO KEY UPDATE SKIP LOCKED",
 		1, {INT8OID}
 	};
+	Datum		values[2] = {Int32GetDatum(owner->pid), TimestampTzGetDatum(owner->started_at)};
+	uint64		rows = query_run(&accounts, values, NULL, false, max_accounts, QUERY_SELECT);
+	int64	   *account_ids = palloc(sizeof(int64) * (rows + 1));
+	int			done = 0;
+
+	for (uint64 i = 0; i < rows; i++)
+		account_ids[i] = query_int64(i, 1, NULL);
+	for (uint64 i = 0; i < rows; i++)
+	{
+		Datum		key[1] = {Int64GetDatum(account_ids[i])};
+		LedgerOp	op;
+
+		if (query_run(&lock, key, NULL, false, 0, QUERY_SELECT) == 0)
+			continue;
+		/* the row is locked already: op_begin's lock returns at once */
+		op_init(&op, account_ids[i], NULL, "sweep");
+		op_begin(&op, OP_ACCOUNT_MUST_EXIST);
+		holds_end_lease(&op, owner->pid, owner->started_at);
+		*holds_ended += op.holds_expired;
+		*grants_expired += op.grants_expired;
+		op_end(&op);
+		done++;
+	}
+	return done;
+}
+
+/*
+ * Ends the leased holds of gone sessions on up to max_accounts accounts.
+ * The owners come from the partial index of pending leased holds, in its
+ * order (one entry per session, however many holds it has); the live
+ * backends are read after them (see the head comment). Adds the holds it
+ * ended (and any expiry written on the way) to the counts. The caller has
+ * SPI connected. Nothing to do on a 1.0 schema (no leases).
+ */
+void
+leases_end_dead(int max_accounts, int64 *holds_ended, int64 *grants_expired)
+{
+	static CachedQuery owners = {
+		"SELECT DISTINCT lease_pid, lease_started_at FROM credit_ledger.hold"
+		" WHERE state = 'pending' AND lease_pid IS NOT NULL",
+		0, {InvalidOid}
+	};
 	uint64		rows;
-	int64	   *account_ids;
 	LeaseOwner *leased;
 	LeaseOwner *alive;
 	int			alive_count;
@@ -101,35 +143,18 @@ leases_end_dead(int max_accounts, int64 *holds_ended, int64 *grants_expired)
 	rows = query_run(&owners, NULL, NULL, false, 0, QUERY_SELECT);
 	if (rows == 0)
 		return;
-	account_ids = palloc(sizeof(int64) * rows);
 	leased = palloc(sizeof(LeaseOwner) * rows);
 	for (uint64 i = 0; i < rows; i++)
 	{
 		bool		isnull;
 
-		account_ids[i] = query_int64(i, 1, NULL);
-		leased[i].pid = (int32) query_int64(i, 2, NULL);
-		leased[i].started_at = DatumGetTimestampTz(query_datum(i, 3, &isnull));
+		leased[i].pid = DatumGetInt32(query_datum(i, 1, &isnull));
+		leased[i].started_at = DatumGetTimestampTz(query_datum(i, 2, &isnull));
 	}
-	/* after the holds were read: see the head comment */
 	alive = owners_alive(&alive_count);
 
 	for (uint64 i = 0; i < rows && accounts < max_accounts; i++)
-	{
-		Datum		key[1] = {Int64GetDatum(account_ids[i])};
-		LedgerOp	op;
-
-		if (bsearch(&leased[i], alive, alive_count, sizeof(LeaseOwner), owner_compare) != NULL)
-			continue;
-		if (query_run(&lock, key, NULL, false, 0, QUERY_SELECT) == 0)
-			continue;
-		/* the row is locked already: op_begin's lock returns at once */
-		op_init(&op, account_ids[i], NULL, "sweep");
-		op_begin(&op, OP_ACCOUNT_MUST_EXIST);
-		holds_end_lease(&op, leased[i].pid, leased[i].started_at);
-		*holds_ended += op.holds_expired;
-		*grants_expired += op.grants_expired;
-		op_end(&op);
-		accounts++;
-	}
+		if (bsearch(&leased[i], alive, alive_count, sizeof(LeaseOwner), owner_compare) == NULL)
+			accounts += lease_owner_end(&leased[i], max_accounts - accounts, holds_ended,
+										grants_expired);
 }
