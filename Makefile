@@ -8,9 +8,11 @@ OBJS = \
 	src/api/extend_grant.o \
 	src/api/args.o \
 	src/api/cancel.o \
+	src/api/capture.o \
 	src/api/charge.o \
 	src/api/confirm.o \
 	src/api/deduct.o \
+	src/api/extend_hold.o \
 	src/api/grant.o \
 	src/api/op_result.o \
 	src/api/refund.o \
@@ -22,6 +24,7 @@ OBJS = \
 	src/api/triggers.o \
 	src/api/void_grant.o \
 	src/api/worker_status.o \
+	src/worker/leases.o \
 	src/worker/state.o \
 	src/worker/sweep.o \
 	src/worker/worker.o \
@@ -60,13 +63,14 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop grant_lifecycle stored_request
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
-	events_cross_race events_late_commit events_notify pay_order_race
+	events_cross_race events_late_commit events_notify pay_order_race \
+	capture_race capture_expiry_race capture_cancel_race extend_sweep_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

@@ -190,12 +190,26 @@ BEGIN
          cache_write_tokens
     FROM credit_ledger.entry e
     WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
-      AND e.kind IN ('deduct', 'confirm')
+      AND e.kind IN ('deduct', 'confirm', 'capture')
       AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
       -- plain bounds, so the consumption index bounds the scan by time; one
       -- microsecond (timestamptz's resolution) past the call's instant
       -- includes the entries stamped with it
       AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption.until,
+          pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond');
+    -- a hold that captures on expiry is charged from its expires_at on,
+    -- before the sweep writes its capture entry (DESIGN 14)
+    SELECT credits OPERATOR(pg_catalog.+)
+               COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint,
+           calls OPERATOR(pg_catalog.+) pg_catalog.count(*)
+    INTO credits, calls
+    FROM credit_ledger.hold h
+    WHERE h.account_id OPERATOR(pg_catalog.=) consumption.account_id
+      AND h.state OPERATOR(pg_catalog.=) 'pending'
+      AND h.on_expiry OPERATOR(pg_catalog.=) 'capture'
+      AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND h.expires_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
+      AND h.expires_at OPERATOR(pg_catalog.<) COALESCE(consumption.until,
           pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond');
 END
 $$;
@@ -954,9 +968,9 @@ REVOKE ALL ON FUNCTION credit_ledger.expire_orders(integer) FROM PUBLIC;
 -- prove it; new rows are checked as before.
 ALTER TABLE credit_ledger.entry DROP CONSTRAINT entry_kind_check,
     ADD CONSTRAINT entry_kind_check CHECK (kind OPERATOR(pg_catalog.~)
-        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant)$')
+        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant|capture|extend_hold)$')
     NOT VALID;
-COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant or extend_grant';
+COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant, extend_grant, capture or extend_hold';
 
 CREATE FUNCTION credit_ledger.void_grant(account_id bigint, bucket_id bigint, event_id text,
                                          reason text DEFAULT NULL)
@@ -1015,3 +1029,290 @@ REVOKE ALL ON FUNCTION credit_ledger.void_grant(bigint, bigint, text, text) FROM
 REVOKE ALL ON FUNCTION credit_ledger.extend_grant(bigint, bigint, timestamptz, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.refund_order(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION credit_ledger.order_lock(text) FROM PUBLIC;
+
+---------------------------------------------------------------------------
+-- Holds for agent sessions: capture, extend_hold, on_expiry, leases, the
+-- hold limit, pinned prices (DESIGN 14)
+---------------------------------------------------------------------------
+
+-- What captures took, what an expiring hold does, and the session that
+-- owns a leased hold (pid and start time, which the worker matches against
+-- the live backends). Constant defaults and NOT VALID checks: adding them
+-- rewrites and scans nothing (every 1.0 hold reads as 0 and 'release').
+ALTER TABLE credit_ledger.hold
+    ADD COLUMN captured bigint NOT NULL DEFAULT 0,
+    ADD COLUMN on_expiry text NOT NULL DEFAULT 'release',
+    ADD COLUMN lease_pid integer,
+    ADD COLUMN lease_started_at timestamptz,
+    ADD CONSTRAINT hold_captured_check
+        CHECK (captured OPERATOR(pg_catalog.>=) 0) NOT VALID,
+    ADD CONSTRAINT hold_on_expiry_check
+        CHECK (on_expiry OPERATOR(pg_catalog.=) ANY (ARRAY['release', 'capture'])) NOT VALID,
+    ADD CONSTRAINT hold_lease_owner_check
+        CHECK ((lease_pid IS NULL) OPERATOR(pg_catalog.=) (lease_started_at IS NULL)) NOT VALID;
+COMMENT ON COLUMN credit_ledger.hold.amount IS 'credits reserved; what a pending hold still holds is amount - captured';
+COMMENT ON COLUMN credit_ledger.hold.captured IS 'credits its capture entries took (the hold holds amount - captured while pending)';
+COMMENT ON COLUMN credit_ledger.hold.on_expiry IS 'what expiry does with what it still holds: release (give it back) or capture (charge it)';
+COMMENT ON COLUMN credit_ledger.hold.lease_pid IS 'a leased hold: the backend pid of the session that owns it (NULL: no lease)';
+COMMENT ON COLUMN credit_ledger.hold.lease_started_at IS 'a leased hold: when the owning backend started (with lease_pid, names one session)';
+COMMENT ON COLUMN credit_ledger.hold.slice_bucket_ids IS 'buckets the credits it still holds were drawn from, in burn-down order';
+COMMENT ON COLUMN credit_ledger.hold.slice_amounts IS 'credits still held from each bucket of slice_bucket_ids; the rest of amount - captured is drawn on credit';
+COMMENT ON COLUMN credit_ledger.hold.settled_amount IS 'credits the hold consumed in all (its captures and confirm)';
+COMMENT ON COLUMN credit_ledger.hold.result_entry_id IS 'the confirm, final capture, cancel, expire_hold or capture-on-expiry entry that settled the hold';
+
+-- the worker reads the owners of pending leased holds, and nothing else
+CREATE INDEX hold_pending_lease ON credit_ledger.hold (lease_pid, lease_started_at, account_id)
+    WHERE state OPERATOR(pg_catalog.=) 'pending' AND lease_pid IS NOT NULL;
+
+-- set_hold_limit's: more pending holds than this is LD010 (NULL: no limit)
+ALTER TABLE credit_ledger.account ADD COLUMN max_pending_holds integer;
+COMMENT ON COLUMN credit_ledger.account.max_pending_holds IS
+    'set_hold_limit''s: the most pending holds the account may have; a reserve past it is LD010 (NULL: no limit)';
+
+-- consumption() counts captures: its index covers them
+DROP INDEX credit_ledger.entry_consumption;
+CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
+    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
+    WHERE kind IN ('deduct', 'confirm', 'capture');
+
+CREATE FUNCTION credit_ledger.capture(account_id bigint, hold_id bigint, amount bigint, event_id text,
+                                      final boolean DEFAULT false,
+                                      subject text DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_capture';
+REVOKE ALL ON FUNCTION credit_ledger.capture(bigint, bigint, bigint, text, boolean, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.capture(bigint, bigint, bigint, text, boolean, text, jsonb) IS
+    'charges part of a pending hold (entry capture); the hold keeps the rest until a final capture (the rest comes back) or it is used up; past what it holds draws from available (LD001 past the credit limit); idempotent by event_id';
+
+CREATE FUNCTION credit_ledger.extend_hold(account_id bigint, hold_id bigint, ttl interval, event_id text)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_extend_hold';
+REVOKE ALL ON FUNCTION credit_ledger.extend_hold(bigint, bigint, interval, text) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.extend_hold(bigint, bigint, interval, text) IS
+    'a pending hold expires ttl from now, never sooner than it did (entry extend_hold); LD005 once it expired; idempotent by event_id';
+
+CREATE FUNCTION credit_ledger.set_hold_limit(account_id bigint, max_pending integer)
+    RETURNS void
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_set_hold_limit';
+REVOKE ALL ON FUNCTION credit_ledger.set_hold_limit(bigint, integer) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.set_hold_limit(bigint, integer) IS
+    'the most pending holds the account may have (NULL removes the limit): a reserve past it is LD010; holds already pending stay';
+
+-- Pending holds that still count, with what they still hold.
+CREATE OR REPLACE VIEW credit_ledger.pending_holds AS
+SELECT h.hold_id, h.account_id, h.amount OPERATOR(pg_catalog.-) h.captured AS amount,
+       h.created_at, h.expires_at, h.event_id,
+       h.captured, h.on_expiry, h.lease_pid IS NOT NULL AS lease
+FROM credit_ledger.hold h
+WHERE h.state OPERATOR(pg_catalog.=) 'pending'
+  AND h.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp();
+COMMENT ON COLUMN credit_ledger.pending_holds.amount IS 'credits it still holds (reserved less what captures took)';
+COMMENT ON COLUMN credit_ledger.pending_holds.captured IS 'credits its captures took so far';
+COMMENT ON COLUMN credit_ledger.pending_holds.on_expiry IS 'release or capture: what its expiry does with what it still holds';
+COMMENT ON COLUMN credit_ledger.pending_holds.lease IS 'true: the worker ends it when the session that reserved it is gone';
+
+-- Exact figures, as in 1.0, with the holds of 1.1: a hold past its expiry
+-- gives back what it still holds (release: its slices from expired buckets
+-- lapse) or is charged it (capture: balance and total_consumed), written
+-- or not.
+CREATE OR REPLACE VIEW credit_ledger.accounts AS
+SELECT a.account_id,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged AS balance,
+       a.reserved OPERATOR(pg_catalog.-) dh.held AS reserved,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged
+           OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) dh.held) AS available,
+       a.credit_limit,
+       a.status,
+       a.total_granted,
+       a.total_consumed OPERATOR(pg_catalog.+) dh.charged AS total_consumed,
+       a.total_expired OPERATOR(pg_catalog.+) d.lapsed AS total_expired,
+       a.total_refunded,
+       n.next_expiry_at,
+       n.next_expiry_amount,
+       a.metadata,
+       a.created_at,
+       a.status_reason,
+       a.status_changed_at
+FROM credit_ledger.account a
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+           THEN (SELECT COALESCE(pg_catalog.sum(b.remaining), 0)::bigint
+                 FROM credit_ledger.bucket b
+                 WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+              OPERATOR(pg_catalog.+)
+                (SELECT COALESCE(pg_catalog.sum(s.amount), 0)::bigint
+                 FROM credit_ledger.hold h
+                 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.slice_bucket_ids), pg_catalog.unnest(h.slice_amounts))
+                      AS s(bucket_id, amount)
+                 JOIN credit_ledger.bucket b
+                   ON b.account_id OPERATOR(pg_catalog.=) h.account_id
+                  AND b.bucket_id OPERATOR(pg_catalog.=) s.bucket_id
+                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
+                   AND h.state OPERATOR(pg_catalog.=) 'pending'
+                   AND h.on_expiry OPERATOR(pg_catalog.=) 'release'
+                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+           ELSE 0 END AS lapsed
+) d
+-- the holds past their expiry: what they still hold is no longer reserved,
+-- and charged where they capture on expiry (nothing is read while the
+-- account's next_expiry_at is ahead)
+CROSS JOIN LATERAL (
+    SELECT COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint AS held,
+           COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured)
+               FILTER (WHERE h.on_expiry OPERATOR(pg_catalog.=) 'capture'), 0)::bigint AS charged
+    FROM credit_ledger.hold h
+    WHERE a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND h.account_id OPERATOR(pg_catalog.=) a.account_id
+      AND h.state OPERATOR(pg_catalog.=) 'pending'
+      AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+) dh
+CROSS JOIN LATERAL (
+    SELECT pg_catalog.min(b.expires_at) AS next_expiry_at,
+           (pg_catalog.sum(b.remaining) FILTER (WHERE b.expires_at OPERATOR(pg_catalog.=)
+               (SELECT pg_catalog.min(b2.expires_at) FROM credit_ledger.bucket b2
+                WHERE b2.account_id OPERATOR(pg_catalog.=) a.account_id AND b2.live
+                  AND b2.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp())))::bigint
+               AS next_expiry_amount
+    FROM credit_ledger.bucket b
+    WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+      AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+) n;
+COMMENT ON COLUMN credit_ledger.accounts.balance IS 'credits posted: live bucket credits plus held slices, minus debt, with due expiries applied (a hold that captures on expiry charged)';
+COMMENT ON COLUMN credit_ledger.accounts.total_consumed IS 'all credits consumed by deducts, captures, confirms, charges and negative adjustments (due captures on expiry included)';
+
+-- verify() with the holds of 1.1: what a hold holds is amount - captured,
+-- captures are consumption, and each hold is checked against its entries.
+CREATE OR REPLACE FUNCTION credit_ledger.verify(account_id bigint DEFAULT NULL)
+    RETURNS TABLE (account_id bigint, check_name text, expected text, actual text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH acct AS (
+        SELECT a.* FROM credit_ledger.account a
+        WHERE verify.account_id IS NULL OR a.account_id OPERATOR(pg_catalog.=) verify.account_id
+    ), entry_sums AS (
+        SELECT e.account_id,
+               pg_catalog.sum(e.amount) AS balance,
+               pg_catalog.sum(e.reserved_delta) AS reserved,
+               pg_catalog.sum(e.amount) FILTER (WHERE e.kind IN ('grant', 'reward')
+                   OR (e.kind OPERATOR(pg_catalog.=) 'adjust' AND e.amount OPERATOR(pg_catalog.>) 0)) AS granted,
+               OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount) FILTER (WHERE e.kind IN ('deduct', 'confirm', 'capture')
+                   OR (e.kind OPERATOR(pg_catalog.=) 'adjust' AND e.amount OPERATOR(pg_catalog.<) 0)) AS consumed,
+               OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount) FILTER (WHERE e.kind OPERATOR(pg_catalog.=) 'expire_grant') AS expired,
+               pg_catalog.sum(e.amount) FILTER (WHERE e.kind OPERATOR(pg_catalog.=) 'refund') AS refunded
+        FROM credit_ledger.entry e JOIN acct USING (account_id)
+        GROUP BY e.account_id
+    ), chain AS (
+        SELECT c.account_id,
+               pg_catalog.count(*) FILTER (WHERE c.balance_after IS DISTINCT FROM
+                   COALESCE(c.prev_balance, 0) OPERATOR(pg_catalog.+) c.amount
+                 OR c.reserved_after IS DISTINCT FROM
+                   COALESCE(c.prev_reserved, 0) OPERATOR(pg_catalog.+) c.reserved_delta) AS broken,
+               (pg_catalog.array_agg(c.balance_after ORDER BY c.entry_id DESC))[1] AS last_balance,
+               (pg_catalog.array_agg(c.reserved_after ORDER BY c.entry_id DESC))[1] AS last_reserved
+        FROM (SELECT e.account_id, e.entry_id, e.amount, e.reserved_delta,
+                     e.balance_after, e.reserved_after,
+                     pg_catalog.lag(e.balance_after) OVER w AS prev_balance,
+                     pg_catalog.lag(e.reserved_after) OVER w AS prev_reserved
+              FROM credit_ledger.entry e JOIN acct USING (account_id)
+              WINDOW w AS (PARTITION BY e.account_id ORDER BY e.entry_id)) c
+        GROUP BY c.account_id
+    ), bucket_sums AS (
+        SELECT b.account_id,
+               pg_catalog.sum(b.remaining) AS remaining,
+               pg_catalog.count(*) FILTER (WHERE b.live) AS live
+        FROM credit_ledger.bucket b JOIN acct USING (account_id)
+        GROUP BY b.account_id
+    ), hold_sums AS (
+        SELECT h.account_id,
+               pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured) AS held,
+               pg_catalog.sum((SELECT pg_catalog.sum(s) FROM pg_catalog.unnest(h.slice_amounts) s)) AS sliced,
+               pg_catalog.count(*) FILTER (WHERE (SELECT pg_catalog.sum(s) FROM pg_catalog.unnest(h.slice_amounts) s)
+                   OPERATOR(pg_catalog.>) (h.amount OPERATOR(pg_catalog.-) h.captured)) AS oversliced
+        FROM credit_ledger.hold h JOIN acct USING (account_id)
+        WHERE h.state OPERATOR(pg_catalog.=) 'pending'
+        GROUP BY h.account_id
+    ), hold_entries AS (
+        -- each hold against its own entries: what it still holds is what
+        -- they reserved and did not give back, its captured is what its
+        -- capture entries took, its settled amount what it consumed
+        SELECT e.account_id, e.hold_id,
+               pg_catalog.sum(e.reserved_delta) AS reserved,
+               COALESCE(OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount)
+                   FILTER (WHERE e.kind OPERATOR(pg_catalog.=) 'capture'), 0) AS captured,
+               COALESCE(OPERATOR(pg_catalog.-) pg_catalog.sum(e.amount)
+                   FILTER (WHERE e.kind IN ('capture', 'confirm')), 0) AS consumed
+        FROM credit_ledger.entry e JOIN acct USING (account_id)
+        WHERE e.hold_id IS NOT NULL
+        GROUP BY e.account_id, e.hold_id
+    ), hold_checks AS (
+        SELECT h.account_id,
+               pg_catalog.count(*) FILTER (WHERE COALESCE(he.reserved, 0) IS DISTINCT FROM
+                   CASE WHEN h.state OPERATOR(pg_catalog.=) 'pending'
+                        THEN h.amount OPERATOR(pg_catalog.-) h.captured ELSE 0 END) AS misheld,
+               pg_catalog.count(*) FILTER (WHERE COALESCE(he.captured, 0) IS DISTINCT FROM h.captured)
+                   AS miscaptured,
+               pg_catalog.count(*) FILTER (WHERE h.state OPERATOR(pg_catalog.<>) 'pending'
+                   AND COALESCE(he.consumed, 0) IS DISTINCT FROM COALESCE(h.settled_amount, 0))
+                   AS missettled
+        FROM credit_ledger.hold h JOIN acct USING (account_id)
+        LEFT JOIN hold_entries he
+          ON he.account_id OPERATOR(pg_catalog.=) h.account_id
+         AND he.hold_id OPERATOR(pg_catalog.=) h.hold_id
+        GROUP BY h.account_id
+    )
+    SELECT a.account_id, c.check_name, c.expected, c.actual
+    FROM acct a
+    LEFT JOIN entry_sums es USING (account_id)
+    LEFT JOIN chain ch USING (account_id)
+    LEFT JOIN bucket_sums bs USING (account_id)
+    LEFT JOIN hold_sums hs USING (account_id)
+    LEFT JOIN hold_checks hc USING (account_id)
+    CROSS JOIN LATERAL (VALUES
+        ('balance is the sum of entry amounts',
+         COALESCE(es.balance, 0)::text, a.balance::text),
+        ('reserved is the sum of entry reserved_delta',
+         COALESCE(es.reserved, 0)::text, a.reserved::text),
+        ('reserved is the sum of pending holds',
+         COALESCE(hs.held, 0)::text, a.reserved::text),
+        ('balance is bucket credits plus held slices minus debt',
+         (COALESCE(bs.remaining, 0) OPERATOR(pg_catalog.+) COALESCE(hs.sliced, 0)
+            OPERATOR(pg_catalog.-) a.debt)::text, a.balance::text),
+        ('last entry balance_after is the balance',
+         COALESCE(ch.last_balance, 0)::text, a.balance::text),
+        ('last entry reserved_after is reserved',
+         COALESCE(ch.last_reserved, 0)::text, a.reserved::text),
+        ('entries chain balance_after and reserved_after',
+         '0', COALESCE(ch.broken, 0)::text),
+        ('total_granted', COALESCE(es.granted, 0)::text, a.total_granted::text),
+        ('total_consumed', COALESCE(es.consumed, 0)::text, a.total_consumed::text),
+        ('total_expired', COALESCE(es.expired, 0)::text, a.total_expired::text),
+        ('total_refunded', COALESCE(es.refunded, 0)::text, a.total_refunded::text),
+        ('available within credit limit', 'true',
+         (a.balance OPERATOR(pg_catalog.-) a.reserved OPERATOR(pg_catalog.>=)
+            OPERATOR(pg_catalog.-) a.credit_limit)::text),
+        ('no live bucket while in debt', '0',
+         (CASE WHEN a.debt OPERATOR(pg_catalog.>) 0 THEN COALESCE(bs.live, 0) ELSE 0 END)::text),
+        ('hold slices within what the hold holds', '0', COALESCE(hs.oversliced, 0)::text),
+        ('holds hold what their entries reserved and did not give back', '0', COALESCE(hc.misheld, 0)::text),
+        ('hold captured is the sum of its capture entries', '0', COALESCE(hc.miscaptured, 0)::text),
+        ('settled hold amount is what its entries consumed', '0', COALESCE(hc.missettled, 0)::text)
+    ) AS c(check_name, expected, actual)
+    WHERE c.expected IS DISTINCT FROM c.actual
+    UNION ALL
+    SELECT o.account_id, 'rows belong to an existing account', 'account', o.what
+    FROM (SELECT e.account_id, 'entry' AS what FROM credit_ledger.entry e
+          UNION SELECT b.account_id, 'bucket' FROM credit_ledger.bucket b
+          UNION SELECT h.account_id, 'hold' FROM credit_ledger.hold h) o
+    WHERE (verify.account_id IS NULL OR o.account_id OPERATOR(pg_catalog.=) verify.account_id)
+      AND NOT EXISTS (SELECT 1 FROM credit_ledger.account a
+                      WHERE a.account_id OPERATOR(pg_catalog.=) o.account_id)
+    ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION credit_ledger.verify(bigint) IS
+    'recomputes every stored figure of one account (or all) from entries, buckets and holds, and each hold from its own entries; no rows = consistent';

@@ -64,7 +64,7 @@ CREATE TYPE credit_ledger.entries AS (
 
 CREATE TYPE credit_ledger.pending_holds AS (
     hold_id bigint, account_id bigint, amount bigint, created_at timestamptz,
-    expires_at timestamptz, event_id text);
+    expires_at timestamptz, event_id text, captured bigint, on_expiry text, lease boolean);
 
 CREATE TYPE credit_ledger.expiring_grants AS (
     account_id bigint, bucket_id bigint, source text, remaining bigint,
@@ -223,6 +223,25 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 CREATE FUNCTION credit_ledger.extend_grant(account_id bigint, bucket_id bigint, expires_at timestamptz,
                                            event_id text)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+-- agent sessions (1.1). A lease belongs to the router backend's connection
+-- to the shard: it ends when the application's session on the router ends
+-- (its backend closes its shard connections), and also when PL/Proxy
+-- recycles that connection (connection_lifetime), the client alive or not
+CREATE FUNCTION credit_ledger.capture(account_id bigint, hold_id bigint, amount bigint, event_id text,
+                                      final boolean DEFAULT false,
+                                      subject text DEFAULT NULL,
+                                      metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.extend_hold(account_id bigint, hold_id bigint, ttl interval, event_id text)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.set_hold_limit(account_id bigint, max_pending integer)
+    RETURNS void LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
 ---------------------------------------------------------------------------

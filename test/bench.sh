@@ -163,6 +163,16 @@ else
 	echo "== skipped: reserve + confirm (no credit_ledger.reserve in this build)"
 fi
 
+# Agent sessions (1.1): a turn's hold captured three times, then a final
+# capture, against the PL/pgSQL baseline's capture (test/bench/plpgsql_capture.sql)
+if has_function capture; then
+	psql_bench -f "$BENCH/plpgsql_capture.sql"
+	scenario capture_8 "reserve + 3 captures + final (5 transactions)" 8 - "${SPREAD[@]}" -- \
+		credit_ledger=capture_ledger.pgb plpgsql=capture_plpgsql.pgb
+else
+	echo "== skipped: reserve + 3 captures + final (no credit_ledger.capture in this build)"
+fi
+
 if has_function charge; then
 	psql_bench -f "$BENCH/plpgsql_charge.sql"
 	for schema in credit_ledger bench_plpgsql; do

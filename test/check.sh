@@ -129,6 +129,7 @@ run_script readme "$CL_REPO/test/readme.sh"
 run_tap 001_worker_restart
 run_tap 004_hostile_owner
 run_tap 005_standby
+run_tap 006_lease
 run_script bench-smoke test/bench.sh --smoke
 # the example applications in Go, Java, TypeScript and Python (one suite)
 run_script clients "$CL_REPO/test/clients.sh"
@@ -163,7 +164,7 @@ if [ "$failed" -gt 0 ]; then
 	printf 'failed: %s\n' "${failures[@]}"
 fi
 echo "counted: each pg_regress test (fresh and updated database), isolation spec, pgTAP file and TAP file" \
-	"(worker_restart, crash, backup, hostile_owner, standby), and each script suite (layers, upgrade, readme, bench-smoke, clients, stress, sqlsmith, scale);" \
+	"(worker_restart, crash, backup, hostile_owner, standby, lease), and each script suite (layers, upgrade, readme, bench-smoke, clients, stress, sqlsmith, scale);" \
 	"$(((SECONDS + 30) / 60)) min"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

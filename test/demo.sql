@@ -167,3 +167,36 @@ SELECT pg_temp.show_refusal($$SELECT credit_ledger.adjust(42, 1000000, 'app-adju
 RESET ROLE;
 DROP OWNED BY demo_app;
 DROP ROLE demo_app;
+
+-- Agent sessions (1.1): an agent turn reserves a budget of 2,000, bills
+-- three tool calls against it as it goes and ends with a final capture that
+-- gives the rest back; a retried capture is replayed.
+SELECT (credit_ledger.grant_credits(90, 5000, 'demo-topup-90')).balance;
+SELECT hold_id AS turn FROM credit_ledger.reserve(90, 2000, 'demo-turn-1', interval '10 minutes') \gset
+SELECT amount, balance, reserved, available FROM credit_ledger.capture(90, :turn, 300, 'demo-turn-1-search');
+SELECT amount, balance, reserved, available FROM credit_ledger.capture(90, :turn, 450, 'demo-turn-1-browse');
+SELECT amount, balance, reserved, available FROM credit_ledger.capture(90, :turn, 250, 'demo-turn-1-code');
+SELECT amount, replayed FROM credit_ledger.capture(90, :turn, 250, 'demo-turn-1-code');
+SELECT amount FROM credit_ledger.extend_hold(90, :turn, interval '10 minutes', 'demo-turn-1-extend');
+SELECT amount, balance, reserved, available FROM credit_ledger.capture(90, :turn, 200, 'demo-turn-1-answer', final => true);
+SELECT pg_temp.show_refusal(format('SELECT credit_ledger.capture(90, %s, 10, %L)', :turn, 'demo-turn-1-late'));
+-- The crash case: a hold that charges on expiry, leased to this session.
+-- The agent dies after one tool call; past the ttl every answer counts
+-- what it still held as charged, before the sweep writes the capture.
+SELECT hold_id AS turn2 FROM credit_ledger.reserve(90, 500, 'demo-turn-2', interval '2 seconds',
+                                                    on_expiry => 'capture', lease => true) \gset
+SELECT amount FROM credit_ledger.capture(90, :turn2, 120, 'demo-turn-2-search');
+SELECT hold_id, amount, captured, on_expiry, lease FROM credit_ledger.pending_holds WHERE account_id = 90;
+SELECT pg_sleep(2.1);
+SELECT balance, reserved, available, total_consumed FROM credit_ledger.balance(90);
+SELECT credits, calls FROM credit_ledger.consumption(90);
+SELECT * FROM credit_ledger.sweep();
+SELECT kind, amount, reserved_delta, description FROM credit_ledger.history(90, 3);
+-- At most three holds in flight (LD010); a price change mid-stream does not
+-- change what a hold's stream costs (charge with hold_id is priced at its
+-- reserve instant).
+SELECT credit_ledger.set_hold_limit(90, 3);
+SELECT (credit_ledger.reserve(90, 10, 'demo-h1')).amount, (credit_ledger.reserve(90, 10, 'demo-h2')).amount,
+       (credit_ledger.reserve(90, 10, 'demo-h3')).amount;
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.reserve(90, 10, 'demo-h4')$$);
+SELECT count(*) AS inconsistencies FROM credit_ledger.verify(90);

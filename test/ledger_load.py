@@ -154,6 +154,41 @@ def op_reserve(c, account):
     return money('reserve', account, 'reserve', (account, amount, eid, ttl), eid, amount=amount)
 
 
+def op_reserve_agent(c, account):
+    """An agent session's hold (1.1): captured on expiry or released, and
+    leased to this client's session (ended by the worker if the session dies,
+    as in the crash test) half of the time."""
+    amount = c.rng.randint(50, 400)
+    ttl = '%.3f s' % c.rng.uniform(0.3, 3)
+    eid = c.new_event_id()
+    return Call('reserve_agent', account,
+                'SELECT * FROM credit_ledger.reserve(%s, %s, %s, %s, on_expiry => %s, lease => %s)',
+                (account, amount, eid, ttl, c.rng.choice(('release', 'capture')),
+                 c.rng.random() < 0.5), event_id=eid, amount=amount)
+
+
+def op_capture(c, account):
+    """A tool call billed against any client's hold (1.1): part of what it
+    holds, now and then past it or final."""
+    hold = c.shared.hold(c.rng, account)
+    if hold is None:
+        return None
+    hold_id, held = hold
+    amount = c.rng.randint(1, max(1, held // 3)) if c.rng.random() < 0.8 else c.rng.randint(1, held + 50)
+    eid = c.new_event_id()
+    return money('capture', account, 'capture', (account, hold_id, amount, eid, c.rng.random() < 0.2),
+                 eid, amount=amount)
+
+
+def op_extend_hold(c, account):
+    hold = c.shared.hold(c.rng, account)
+    if hold is None:
+        return None
+    eid = c.new_event_id()
+    return money('extend_hold', account, 'extend_hold',
+                 (account, hold[0], '%.3f s' % c.rng.uniform(0.3, 3), eid), eid, amount=0)
+
+
 def settle(op, c, account, function, args_of):
     """A confirm or cancel of a hold any client made: racing settlements."""
     hold = c.shared.hold(c.rng, account)
@@ -246,6 +281,9 @@ OPERATIONS = {
     'reward': (3, op_reward, 'reward'),
     'order': (3, op_order, 'pay_order'),
     'void': (1, op_void, 'void_grant'),
+    'reserve_agent': (6, op_reserve_agent, 'capture'),
+    'capture': (10, op_capture, 'capture'),
+    'extend_hold': (2, op_extend_hold, 'extend_hold'),
 }
 
 # what the run sets up for the operations that need it
@@ -424,9 +462,9 @@ class Client(threading.Thread):
             s.problem('%s %r: a fresh event_id was answered as a replay' % (call.op, call.params))
         with s.lock:
             s.acknowledged[(call.account, call.event_id)] = call.answer
-            if call.op in ('deduct', 'charge', 'reserve'):
+            if call.op in ('deduct', 'charge', 'reserve', 'capture'):
                 s.charges[call.account].append(call.event_id)
-            if call.op == 'reserve':
+            if call.op in ('reserve', 'reserve_agent'):
                 s.holds[call.account].append((row['hold_id'], row['amount']))
         # a void names the newest bucket when it runs: run again, it may name
         # another (a different request, LD004), so it is not replayed
@@ -546,7 +584,7 @@ LEDGER_KEYS = """
 SELECT account_id, event_id, entry_id,
        CASE WHEN kind = 'reserve' THEN reserved_delta
             WHEN kind IN ('cancel', 'expire_hold') THEN -reserved_delta
-            WHEN kind IN ('deduct', 'confirm', 'expire_grant', 'void_grant') THEN -amount
+            WHEN kind IN ('deduct', 'confirm', 'capture', 'expire_grant', 'void_grant') THEN -amount
             ELSE amount END
 FROM credit_ledger.entry WHERE event_id IS NOT NULL
 """

@@ -1,7 +1,7 @@
 /*
  * account.c
- *		open_account, set_status and set_credit_limit: the SQL faces of the
- *		account rules in ledger/account.c.
+ *		open_account, set_status, set_credit_limit and set_hold_limit (1.1):
+ *		the SQL faces of the account rules in ledger/account.c.
  */
 #include "postgres.h"
 
@@ -16,6 +16,7 @@
 PG_FUNCTION_INFO_V1(credit_ledger_open_account);
 PG_FUNCTION_INFO_V1(credit_ledger_set_status);
 PG_FUNCTION_INFO_V1(credit_ledger_set_credit_limit);
+PG_FUNCTION_INFO_V1(credit_ledger_set_hold_limit);
 
 Datum
 credit_ledger_open_account(PG_FUNCTION_ARGS)
@@ -82,5 +83,35 @@ credit_ledger_set_credit_limit(PG_FUNCTION_ARGS)
 	account_set_credit_limit(&op.acct, credit_limit);
 	op.account_changed = true;
 	op_end(&op);
+	PG_RETURN_VOID();
+}
+
+/*
+ * The most pending holds the account may have (NULL: no limit); a reserve
+ * past it is LD010. Holds already pending stay, whatever the new limit.
+ */
+Datum
+credit_ledger_set_hold_limit(PG_FUNCTION_ARGS)
+{
+	int64		account_id;
+	LedgerAccount acct;
+	RowAccess  *rows;
+	bool		has_limit = !PG_ARGISNULL(1);
+	int32		max_pending = has_limit ? PG_GETARG_INT32(1) : 0;
+
+	arg_require_not_null(fcinfo, 0, "account_id");
+	account_id = PG_GETARG_INT64(0);
+	if (max_pending < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_pending must not be negative"),
+				 errdetail("max_pending is %d; NULL removes the limit.", max_pending)));
+	row_require_writable("set_hold_limit", "account");
+
+	rows = rows_open();
+	if (!account_lock(rows, &acct, account_id))
+		account_not_found(account_id);
+	account_set_hold_limit(&acct, has_limit, max_pending);
+	rows_end(rows);
 	PG_RETURN_VOID();
 }

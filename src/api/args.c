@@ -131,7 +131,18 @@ arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name)
 bool
 arg_is_null(FunctionCallInfo fcinfo, int argno)
 {
-	return argno >= PG_NARGS() || PG_ARGISNULL(argno);
+	return !arg_declared(fcinfo, argno) || PG_ARGISNULL(argno);
+}
+
+/*
+ * Whether the function's declaration has the argument: a 1.0 declaration
+ * lacks the 1.1 ones, which then take their defaults. For 1.1 arguments
+ * whose NULL is 22004, not the default.
+ */
+bool
+arg_declared(FunctionCallInfo fcinfo, int argno)
+{
+	return argno < PG_NARGS();
 }
 
 /* Text or NULL, within max_text_size. */

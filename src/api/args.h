@@ -24,6 +24,7 @@ extern int64 arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char 
 extern int64 arg_count(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name);
 extern bool arg_is_null(FunctionCallInfo fcinfo, int argno);
+extern bool arg_declared(FunctionCallInfo fcinfo, int argno);
 extern char *arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name);
 extern Datum arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given);
 extern char *arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name);

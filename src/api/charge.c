@@ -74,7 +74,9 @@ credit_ledger_quote(PG_FUNCTION_ARGS)
 /*
  * The rule is resolved after the account lock is held and read once: the
  * amount and the recorded price_rule_id always come from the same rule, and
- * a price change committed while the call waited for the lock applies. A
+ * a price change committed while the call waited for the lock applies.
+ * With a hold, the rules valid at the hold's reserve instant price it: a
+ * price change mid-stream does not change what the stream costs. A
  * replay answers from the original entry and never looks at the rules.
  * A call that prices to 0 credits still writes its entry (amount 0) so that
  * the call and its tokens are on record; with a hold, that confirms the
@@ -117,7 +119,9 @@ credit_ledger_charge(PG_FUNCTION_ARGS)
 		/* a hold's confirm applies its own status rule (a frozen account settles) */
 		if (!has_hold)
 			account_require_active(&op.acct, false);
-		rule = price_rule_resolve(usage.scene, usage.provider, usage.model, op.now);
+		/* a hold's stream is priced with the rules of its reserve instant (1.1) */
+		rule = price_rule_resolve(usage.scene, usage.provider, usage.model,
+								  has_hold ? hold_reserved_at(&op, hold_id) : op.now);
 		price_rule_id = rule->id;
 		credits = price_quote(rule, usage.tokens);
 		if (has_hold)

@@ -97,6 +97,8 @@ account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 	acct->has_next_expiry = !isnull;
 	acct->low_balance = row_int64(row, ACCOUNT_LOW_BALANCE, &isnull);
 	acct->has_low_balance = !isnull;
+	acct->max_pending_holds = DatumGetInt32(row_datum(row, ACCOUNT_MAX_PENDING_HOLDS, &isnull));
+	acct->has_max_pending_holds = !isnull;
 	acct->available_locked = credits_sub(acct->balance, acct->reserved);
 	return true;
 }
@@ -176,6 +178,19 @@ account_set_low_balance(LedgerAccount *acct, bool has_low_balance, int64 low_bal
 	row_update(acct->row, lengthof(columns), columns, values, nulls);
 	acct->has_low_balance = has_low_balance;
 	acct->low_balance = low_balance;
+}
+
+/* Writes the most pending holds the account may have (set_hold_limit); none: no limit. */
+void
+account_set_hold_limit(LedgerAccount *acct, bool has_max_pending_holds, int32 max_pending_holds)
+{
+	static const int columns[] = {ACCOUNT_MAX_PENDING_HOLDS};
+	Datum		values[lengthof(columns)] = {Int32GetDatum(max_pending_holds)};
+	bool		nulls[lengthof(columns)] = {!has_max_pending_holds};
+
+	row_update(acct->row, lengthof(columns), columns, values, nulls);
+	acct->has_max_pending_holds = has_max_pending_holds;
+	acct->max_pending_holds = max_pending_holds;
 }
 
 /* Keeps next_expiry_at a lower bound when a bucket or hold with an expiry appears. */

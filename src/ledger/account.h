@@ -34,6 +34,8 @@ typedef struct LedgerAccount
 	TimestampTz next_expiry_at; /* never later than the true next expiry */
 	bool		has_low_balance;	/* set_alert's threshold (1.1) */
 	int64		low_balance;
+	bool		has_max_pending_holds;	/* set_hold_limit's (1.1) */
+	int32		max_pending_holds;
 	int64		available_locked;	/* available as stored when the lock was taken */
 } LedgerAccount;
 
@@ -45,6 +47,8 @@ extern void account_store(const LedgerAccount *acct);
 extern void account_set_status(LedgerAccount *acct, AccountStatus status, const char *reason);
 extern void account_set_low_balance(LedgerAccount *acct, bool has_low_balance, int64 low_balance);
 extern void account_set_credit_limit(LedgerAccount *acct, int64 credit_limit);
+extern void account_set_hold_limit(LedgerAccount *acct, bool has_max_pending_holds,
+								   int32 max_pending_holds);
 extern void account_note_expiry(LedgerAccount *acct, TimestampTz expires_at);
 extern void account_require_active(const LedgerAccount *acct, bool money_in);
 extern bool account_can_spend(const LedgerAccount *acct, int64 amount);

@@ -31,6 +31,8 @@ static const char *const kind_names[ENTRY_KIND_COUNT] = {
 	[ENTRY_REWARD] = "reward",
 	[ENTRY_VOID_GRANT] = "void_grant",
 	[ENTRY_EXTEND_GRANT] = "extend_grant",
+	[ENTRY_CAPTURE] = "capture",
+	[ENTRY_EXTEND_HOLD] = "extend_hold",
 };
 
 /* The kind as stored in entry.kind. */
@@ -134,6 +136,7 @@ entry_op_amount(EntryKind kind, int64 amount, int64 reserved_delta)
 			return -reserved_delta;
 		case ENTRY_DEDUCT:
 		case ENTRY_CONFIRM:
+		case ENTRY_CAPTURE:
 		case ENTRY_EXPIRE_GRANT:
 		case ENTRY_VOID_GRANT:
 			return -amount;

@@ -24,6 +24,8 @@ typedef enum EntryKind
 	ENTRY_REWARD,
 	ENTRY_VOID_GRANT,			/* 1.1 */
 	ENTRY_EXTEND_GRANT,			/* 1.1 */
+	ENTRY_CAPTURE,				/* 1.1 */
+	ENTRY_EXTEND_HOLD,			/* 1.1 */
 	ENTRY_KIND_COUNT
 } EntryKind;
 

@@ -118,7 +118,7 @@ typedef struct EventFigures
 static bool
 events_enabled(void)
 {
-	return row_has_column(ROW_ACCOUNT, ACCOUNT_LOW_BALANCE);
+	return row_schema_1_1();
 }
 
 /* Appends one event and queues its notification; under the account lock. */

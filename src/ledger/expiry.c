@@ -37,15 +37,19 @@ next_expiry_recompute(LedgerOp *op)
 }
 
 /*
- * Holds first: credits they release go back to their buckets, and those
- * buckets may be due themselves.
+ * Released holds first: credits they give back go to their buckets, and
+ * those buckets may be due themselves. Holds that capture on expiry come
+ * after the buckets: what they held on credit is drawn from the buckets
+ * still live, as it would be by a confirm now (the accounts view counts
+ * the same way).
  */
 void
 expire_due(LedgerOp *op)
 {
 	if (!op->acct.has_next_expiry || op->acct.next_expiry_at > op->now)
 		return;
-	holds_expire_due(op);
+	holds_expire_due(op, HOLD_EXPIRY_RELEASE);
 	buckets_expire_due(op);
+	holds_expire_due(op, HOLD_EXPIRY_CAPTURE);
 	next_expiry_recompute(op);
 }

@@ -1,10 +1,13 @@
 /*
  * hold.c
  *		Holds: credits reserved for a call whose cost is known at its end,
- *		settled once by confirm or cancel, or expired. This unit owns the
- *		hold row: creating it (reserve), loading it, the pending-or-replay
- *		rule of terminal states, confirming it (also what a priced charge of
- *		a hold runs), releasing it (cancel, expiry) and the final state
+ *		taken in parts by captures (1.1) and settled once by a final capture,
+ *		confirm or cancel, or expired. This unit owns the hold row: creating
+ *		it (reserve, with the hold limit, its expiry policy and its lease),
+ *		loading it, the pending-or-replay rule of terminal states, taking
+ *		credits from it (capture, confirm, what a priced charge of a hold
+ *		runs, a capture on expiry), releasing it (cancel, expiry), extending
+ *		it, ending the holds of a dead lease owner, and the final state
  *		change; and credit_ledger.default_hold_ttl, the ttl of a reserve
  *		that gives none.
  */
@@ -20,6 +23,7 @@
 
 #include "errors.h"
 #include "store/query.h"
+#include "store/row.h"
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/entry.h"
@@ -54,11 +58,39 @@ hold_init(void)
 							NULL, NULL, NULL);
 }
 
+static const char *const on_expiry_names[HOLD_ON_EXPIRY_COUNT] = {
+	[HOLD_EXPIRY_RELEASE] = "release",
+	[HOLD_EXPIRY_CAPTURE] = "capture",
+};
+
+/*
+ * The hold columns the 1.1 script added, and what they read as in a 1.0
+ * schema not yet updated (nothing captured, released on expiry): a
+ * statement that names them has one text per schema, chosen by
+ * row_schema_1_1().
+ */
+#define HOLD_COLUMNS_1_1 "captured, on_expiry"
+#define HOLD_COLUMNS_1_0 "0::bigint, 'release'::text"
+
 /* The state as stored in hold.state. */
 const char *
 hold_state_name(HoldState state)
 {
 	return state_names[state];
+}
+
+/* reserve's on_expiry; 22023 for anything but release or capture. */
+HoldOnExpiry
+hold_on_expiry_parse(const char *name)
+{
+	for (int i = 0; i < HOLD_ON_EXPIRY_COUNT; i++)
+		if (strcmp(name, on_expiry_names[i]) == 0)
+			return (HoldOnExpiry) i;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid on_expiry"),
+			 errdetail("on_expiry is \"%s\", not one of release, capture.", name)));
+	return HOLD_EXPIRY_RELEASE; /* keep compiler quiet */
 }
 
 static HoldState
@@ -127,29 +159,70 @@ hold_expiry(const Interval *ttl, StringInfo request)
 	return expires_at;
 }
 
-/* Inserts the pending hold for the reserve and returns its id. */
+/*
+ * Inserts the pending hold for the reserve and returns its id. A lease
+ * records the calling session as the backend's pid and start time, two
+ * values the process has at hand: no lookup, no round trip. The worker
+ * matches them against the live backends (worker/leases.c).
+ */
 static int64
 hold_create(LedgerOp *op, const HoldReserve *r, const Slices *slices)
 {
-	static CachedQuery q = {
-		"INSERT INTO credit_ledger.hold (account_id, amount, slice_bucket_ids, slice_amounts,"
-		" event_id, source, description, metadata, created_at, expires_at)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING hold_id",
-		10, {INT8OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID,
-			JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+#define HOLD_INSERT(columns, params) \
+	"INSERT INTO credit_ledger.hold (account_id, amount, slice_bucket_ids, slice_amounts," \
+	" event_id, source, description, metadata, created_at, expires_at" columns ")" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10" params ") RETURNING hold_id"
+	static CachedQuery q[2] = {
+		{HOLD_INSERT("", ""), 10,
+			{INT8OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID,
+			JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
+		{HOLD_INSERT(", on_expiry, lease_pid, lease_started_at", ", $11, $12, $13"), 13,
+			{INT8OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTOID, TEXTOID, TEXTOID,
+			JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT4OID, TIMESTAMPTZOID}}
 	};
-	Datum		values[10] = {
+#undef HOLD_INSERT
+	Datum		values[13] = {
 		Int64GetDatum(op->account_id), Int64GetDatum(r->amount), slices_ids_array(slices),
 		slices_amounts_array(slices), CStringGetTextDatum(op->event_id),
 		CStringGetTextDatum(r->source),
 		r->description ? CStringGetTextDatum(r->description) : (Datum) 0,
-		r->metadata, TimestampTzGetDatum(op->now), TimestampTzGetDatum(r->expires_at)
+		r->metadata, TimestampTzGetDatum(op->now), TimestampTzGetDatum(r->expires_at),
+		CStringGetTextDatum(on_expiry_names[r->on_expiry]), Int32GetDatum(MyProcPid),
+		TimestampTzGetDatum(MyStartTimestamp)
 	};
-	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', r->description ? ' ' : 'n',
-		r->has_metadata ? ' ' : 'n', ' ', ' '};
+	char		nulls[13] = {' ', ' ', ' ', ' ', ' ', ' ', r->description ? ' ' : 'n',
+		r->has_metadata ? ' ' : 'n', ' ', ' ', ' ', r->lease ? ' ' : 'n', r->lease ? ' ' : 'n'};
 
-	query_write_one(&q, values, nulls, QUERY_INSERT_RETURNING, "INSERT", "hold");
+	query_write_one(&q[row_schema_1_1()], values, nulls, QUERY_INSERT_RETURNING, "INSERT", "hold");
 	return query_int64(0, 1, NULL);
+}
+
+/*
+ * LD010 when the account has as many pending holds as set_hold_limit
+ * allows. Due expiries are written already: only holds that still count
+ * are counted (a lease whose owner died counts until the worker ends it).
+ */
+static void
+hold_require_room(LedgerOp *op)
+{
+	static CachedQuery q = {
+		"SELECT count(*) FROM credit_ledger.hold WHERE account_id = $1 AND state = 'pending'",
+		1, {INT8OID}
+	};
+	Datum		values[1] = {Int64GetDatum(op->account_id)};
+	int64		pending;
+
+	if (!op->acct.has_max_pending_holds)
+		return;
+	query_run(&q, values, NULL, false, 0, QUERY_SELECT);
+	pending = query_int64(0, 1, NULL);
+	if (pending >= op->acct.max_pending_holds)
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_TOO_MANY_HOLDS),
+				 errmsg("too many pending holds"),
+				 errdetail("Account %lld has %lld pending holds; its limit is %d.",
+						   (long long) op->account_id, (long long) pending,
+						   op->acct.max_pending_holds)));
 }
 
 /*
@@ -163,6 +236,7 @@ hold_reserve(LedgerOp *op, const HoldReserve *r)
 	Slices		drawn;
 
 	account_require_active(&op->acct, false);
+	hold_require_room(op);
 	/* the whole amount lowers available, backed by buckets or not */
 	account_require_available(&op->acct, r->amount);
 	/* what the buckets cannot cover stays unbacked until confirm makes it debt */
@@ -182,16 +256,20 @@ hold_reserve(LedgerOp *op, const HoldReserve *r)
 static void
 hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 {
-	static CachedQuery q = {
-		"SELECT state, amount, slice_bucket_ids, slice_amounts, settled_amount,"
-		" result_entry_id, source FROM credit_ledger.hold WHERE account_id = $1 AND hold_id = $2",
-		2, {INT8OID, INT8OID}
+#define HOLD_SELECT(columns) \
+	"SELECT state, amount, slice_bucket_ids, slice_amounts, settled_amount," \
+	" result_entry_id, source, created_at, expires_at, " columns \
+	" FROM credit_ledger.hold WHERE account_id = $1 AND hold_id = $2"
+	static CachedQuery q[2] = {
+		{HOLD_SELECT(HOLD_COLUMNS_1_0), 2, {INT8OID, INT8OID}},
+		{HOLD_SELECT(HOLD_COLUMNS_1_1), 2, {INT8OID, INT8OID}}
 	};
+#undef HOLD_SELECT
 	Datum		values[2] = {Int64GetDatum(op->account_id), Int64GetDatum(hold_id)};
 	bool		isnull;
 	bool		unsettled;
 
-	if (query_run(&q, values, NULL, false, 0, QUERY_SELECT) == 0)
+	if (query_run(&q[row_schema_1_1()], values, NULL, false, 0, QUERY_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_LD_HOLD_NOT_FOUND),
 				 errmsg("hold not found"),
@@ -206,7 +284,20 @@ hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 	hold->has_settled_amount = !unsettled;
 	hold->result_entry_id = query_int64(0, 6, &isnull);
 	hold->source = query_text(0, 7);
+	hold->created_at = DatumGetTimestampTz(query_datum(0, 8, &isnull));
+	hold->expires_at = DatumGetTimestampTz(query_datum(0, 9, &isnull));
+	hold->captured = query_int64(0, 10, NULL);
+	hold->on_expiry = hold_on_expiry_parse(query_text(0, 11));
 }
+
+/* What a pending hold still holds. */
+static int64
+hold_held(const Hold *hold)
+{
+	return hold->amount - hold->captured;
+}
+
+
 
 /*
  * Terminal states are final. Returns true when the hold is pending. A
@@ -240,6 +331,21 @@ hold_require_pending(LedgerOp *op, const Hold *hold, HoldState repeat_state, boo
 	return false;				/* not reached */
 }
 
+/*
+ * The instant a pending hold of the op's account was reserved: a priced
+ * charge of the hold prices with the rules of then. LD006 when there is no
+ * such hold, LD005 when it is settled (nothing left to price).
+ */
+TimestampTz
+hold_reserved_at(LedgerOp *op, int64 hold_id)
+{
+	Hold		hold;
+
+	hold_load(op, hold_id, &hold);
+	hold_require_pending(op, &hold, HOLD_PENDING, false);
+	return hold.created_at;
+}
+
 /* Moves a pending hold to its final state. */
 static void
 hold_settle(LedgerOp *op, int64 hold_id, HoldState state, int64 settled_amount,
@@ -261,40 +367,59 @@ hold_settle(LedgerOp *op, int64 hold_id, HoldState state, int64 settled_amount,
 	query_write_one(&q, values, nulls, QUERY_UPDATE, "UPDATE", "hold");
 }
 
+/* Stores what a capture left of a pending hold: its captured total and the slices it still holds. */
+static void
+hold_store_captured(LedgerOp *op, const Hold *hold, const Slices *held)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.hold SET captured = $3, slice_bucket_ids = $4, slice_amounts = $5"
+		" WHERE account_id = $1 AND hold_id = $2 AND state = 'pending'",
+		5, {INT8OID, INT8OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID}
+	};
+	Datum		values[5] = {
+		Int64GetDatum(op->account_id), Int64GetDatum(hold->hold_id),
+		Int64GetDatum(hold->captured), slices_ids_array(held), slices_amounts_array(held)
+	};
+
+	query_write_one(&q, values, NULL, QUERY_UPDATE, "UPDATE", "hold");
+}
+
 /*
- * Splits the held credits for a final amount up to the held amount: the
- * slices consumed in order, the slices left unused, and the part of the
- * final amount no slice covers (what the hold held on credit).
+ * Splits what the hold holds for an amount taken from it: the slices
+ * consumed in order, the slices left unused, and the part of the amount
+ * no slice covers, up to what the hold held on credit.
  */
 static void
-hold_split(const Hold *hold, int64 final, Slices *consumed, Slices *unused, int64 *unbacked)
+hold_split(const Hold *hold, int64 take, Slices *consumed, Slices *unused, int64 *unbacked)
 {
-	int64		left = final;
+	int64		left = take;
 
 	slices_init(consumed);
 	slices_init(unused);
 	for (int i = 0; i < hold->slices.count; i++)
 	{
-		int64		take = Min(left, hold->slices.amounts[i]);
+		int64		part = Min(left, hold->slices.amounts[i]);
 
-		if (take > 0)
-			slices_add(consumed, hold->slices.bucket_ids[i], take);
-		if (hold->slices.amounts[i] > take)
-			slices_add(unused, hold->slices.bucket_ids[i], hold->slices.amounts[i] - take);
-		left -= take;
+		if (part > 0)
+			slices_add(consumed, hold->slices.bucket_ids[i], part);
+		if (hold->slices.amounts[i] > part)
+			slices_add(unused, hold->slices.bucket_ids[i], hold->slices.amounts[i] - part);
+		left -= part;
 	}
-	*unbacked = Min(left, hold->amount - slices_total(&hold->slices));
+	*unbacked = Min(left, hold_held(hold) - slices_total(&hold->slices));
 }
 
 /*
- * A confirm for more than held draws the excess from available: refused
+ * Taking more than the hold holds draws the excess from available: refused
  * (LD001) past the credit limit, with a DETAIL that names what the caller
- * asked for (the final amount), not only the excess.
+ * asked for, not only the excess. Only the caller's request can: a hold
+ * ending by itself takes what it holds.
  */
 static void
-confirm_require_available(const LedgerAccount *acct, const Hold *hold, int64 final)
+hold_require_available(const LedgerAccount *acct, const Hold *hold, int64 take)
 {
-	int64		excess = final - hold->amount;
+	int64		held = hold_held(hold);
+	int64		excess = take - held;
 
 	if (account_can_spend(acct, excess))
 		return;
@@ -302,56 +427,54 @@ confirm_require_available(const LedgerAccount *acct, const Hold *hold, int64 fin
 						  psprintf("Account %lld: available %lld, requested %lld (hold %lld holds %lld, so %lld more), credit limit %lld.",
 								   (long long) acct->account_id,
 								   (long long) credits_sub(acct->balance, acct->reserved),
-								   (long long) final, (long long) hold->hold_id,
-								   (long long) hold->amount, (long long) excess,
+								   (long long) take, (long long) hold->hold_id,
+								   (long long) held, (long long) excess,
 								   (long long) acct->credit_limit));
 }
 
-/*
- * Confirms a pending hold for its final amount (the held amount unless
- * has_amount), or replays the confirm that settled it; fills the op's
- * result. Less than held consumes the hold's slices in order and gives the
- * rest back; more than held draws the excess like a deduct, within the
- * credit limit. The entry carries op->event_id when set, and the price
- * rule and tokens of a priced charge.
- */
-void
-hold_confirm(LedgerOp *op, const HoldConfirm *c)
+/* Credits taken from a pending hold: by a capture, a confirm, or the hold's own expiry. */
+typedef struct HoldTake
 {
-	Hold		hold;
+	EntryKind	kind;			/* ENTRY_CAPTURE or ENTRY_CONFIRM */
+	int64		amount;
+	bool		final;			/* the hold ends: the rest comes back */
+	HoldState	end_state;		/* its state when it ends */
+	const char *event_id;		/* the caller's key; NULL for an expiry */
+	const char *description;
+	Datum		metadata;
+	bool		has_metadata;
+	int64		price_rule_id;	/* 0 = not priced */
+	const int64 *tokens;		/* NULL = not priced */
+} HoldTake;
+
+/*
+ * The one rule of taking from a hold, what capture, confirm and a capture
+ * on expiry share: the amount consumes the hold's slices in order, then
+ * what it held on credit, then, past what it holds, is drawn from
+ * available like a deduct. The part no slice covers comes from the
+ * buckets live now, in burn-down order, and only the rest is debt:
+ * credits granted since the reserve pay first (debt next to a live bucket
+ * would break verify()'s "no live bucket while in debt"). The hold ends
+ * when the take is final or uses up what it holds, and gives back what is
+ * left; otherwise it keeps the unused slices. The account's status rule is
+ * the caller's. Returns the entry's id.
+ */
+static int64
+hold_take(LedgerOp *op, Hold *hold, const HoldTake *t)
+{
+	int64		held = hold_held(hold);
+	bool		ends = t->final || t->amount >= held;
+	int64		entry_id;
 	Slices		consumed;
 	Slices		unused;
-	int64		final;
 	int64		unbacked;
 
-	hold_load(op, c->hold_id, &hold);
-	final = c->has_amount ? c->amount : hold.amount;
-	if (!hold_require_pending(op, &hold, HOLD_CONFIRMED, hold.settled_amount == final))
-		return;
-
-	hold_split(&hold, final, &consumed, &unused, &unbacked);
-	if (final > hold.amount)
+	hold_split(hold, t->amount, &consumed, &unused, &unbacked);
+	if (t->amount > held)
 	{
-		/* the excess is new money out: an active account, within the limit */
-		int64		excess = final - hold.amount;
-
-		account_require_active(&op->acct, false);
-		confirm_require_available(&op->acct, &hold, final);
-		unbacked = credits_add(unbacked, excess);
+		hold_require_available(&op->acct, hold, t->amount);
+		unbacked = credits_add(unbacked, t->amount - held);
 	}
-	else
-	{
-		/* reserved while active: a frozen account still settles what it held */
-		account_require_active(&op->acct, true);
-	}
-
-	/*
-	 * What the slices do not cover (the part held on credit, and any excess)
-	 * comes from the buckets live now, in burn-down order, and only the rest
-	 * is debt: credits granted since the reserve pay first. Debt next to a
-	 * live bucket would break verify()'s "no live bucket while in debt", and
-	 * those credits could expire unspent while the debt stayed.
-	 */
 	if (unbacked > 0)
 	{
 		Slices		drawn;
@@ -360,22 +483,93 @@ hold_confirm(LedgerOp *op, const HoldConfirm *c)
 		slices_add_all(&consumed, &drawn);
 	}
 
-	op->entry_id = entry_write(op, &(LedgerEntry) {
-		.kind = ENTRY_CONFIRM, .amount = -final, .reserved_delta = -hold.amount,
-		.event_id = op->event_id, .hold_id = c->hold_id, .source = hold.source,
-		.metadata = c->metadata, .has_metadata = c->has_metadata,
-		.price_rule_id = c->price_rule_id, .tokens = c->tokens, .slices = &consumed
+	entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = t->kind, .amount = -t->amount, .reserved_delta = -(ends ? held : t->amount),
+		.event_id = t->event_id, .hold_id = hold->hold_id, .source = hold->source,
+		.description = t->description, .metadata = t->metadata,
+		.has_metadata = t->has_metadata, .price_rule_id = t->price_rule_id,
+		.tokens = t->tokens, .slices = &consumed
 	});
-	op->hold_id = c->hold_id;
-	op->amount = final;
-	op->acct.total_consumed = credits_add(op->acct.total_consumed, final);
-	hold_settle(op, c->hold_id, HOLD_CONFIRMED, final, true, op->entry_id);
-	buckets_give_back(op, &unused, op->entry_id);
+	op->acct.total_consumed = credits_add(op->acct.total_consumed, t->amount);
+
+	if (t->kind == ENTRY_CAPTURE)
+	{
+		hold->captured = credits_add(hold->captured, t->amount);
+		hold_store_captured(op, hold, ends ? &hold->slices : &unused);
+	}
+	if (ends)
+	{
+		hold_settle(op, hold->hold_id, t->end_state,
+					t->kind == ENTRY_CAPTURE ? hold->captured : credits_add(hold->captured, t->amount),
+					true, entry_id);
+		buckets_give_back(op, &unused, entry_id);
+	}
+	return entry_id;
 }
 
 /*
- * Releases a pending hold without consuming anything (cancel, expiry): the
- * entry gives the reservation back, the hold takes its final state and the
+ * Taking past what the hold holds is new money out: an active account.
+ * Up to it, credits set aside while active: a frozen account still
+ * settles them.
+ */
+static void
+hold_require_status(const LedgerOp *op, const Hold *hold, int64 take)
+{
+	account_require_active(&op->acct, take <= hold_held(hold));
+}
+
+/*
+ * Captures part of a pending hold (1.1). Repeats are replayed by event_id
+ * before this runs (op_begin); a hold no longer pending is LD005.
+ */
+void
+hold_capture(LedgerOp *op, const HoldCapture *c)
+{
+	Hold		hold;
+
+	hold_load(op, c->hold_id, &hold);
+	hold_require_pending(op, &hold, HOLD_PENDING, false);
+	hold_require_status(op, &hold, c->amount);
+	op->entry_id = hold_take(op, &hold, &(HoldTake) {
+		.kind = ENTRY_CAPTURE, .amount = c->amount, .final = c->final,
+		.end_state = HOLD_CONFIRMED, .event_id = op->event_id, .metadata = c->metadata, .has_metadata = c->has_metadata
+	});
+	op->hold_id = hold.hold_id;
+	op->amount = c->amount;
+}
+
+/*
+ * Confirms a pending hold: a final take of the amount, or of all it still
+ * holds (no amount); or replays the confirm that settled it: the same
+ * amount again, which is what the hold's settled amount says beyond its
+ * captures. The entry carries the price rule and tokens of a priced
+ * charge.
+ */
+void
+hold_confirm(LedgerOp *op, const HoldConfirm *c)
+{
+	Hold		hold;
+	int64		take;
+
+	hold_load(op, c->hold_id, &hold);
+	take = c->has_amount ? c->amount : hold_held(&hold);
+	if (!hold_require_pending(op, &hold, HOLD_CONFIRMED,
+							  take > 0 && hold.settled_amount - hold.captured == take))
+		return;
+	hold_require_status(op, &hold, take);
+	op->entry_id = hold_take(op, &hold, &(HoldTake) {
+		.kind = ENTRY_CONFIRM, .amount = take, .final = true, .end_state = HOLD_CONFIRMED,
+		.event_id = op->event_id, .metadata = c->metadata, .has_metadata = c->has_metadata,
+		.price_rule_id = c->price_rule_id, .tokens = c->tokens
+	});
+	op->hold_id = hold.hold_id;
+	op->amount = take;
+}
+
+/*
+ * Releases what a pending hold still holds without consuming it (cancel,
+ * expiry): the entry gives the reservation back, the hold takes its final
+ * state (its settled amount is what its captures took, if any) and the
  * held slices return to their buckets (lapsing where a bucket expired
  * meanwhile). Returns the entry's id.
  */
@@ -386,17 +580,18 @@ hold_release(LedgerOp *op, const Hold *hold, EntryKind kind, HoldState state,
 	int64		entry_id;
 
 	entry_id = entry_write(op, &(LedgerEntry) {
-		.kind = kind, .reserved_delta = -hold->amount, .hold_id = hold->hold_id,
+		.kind = kind, .reserved_delta = -hold_held(hold), .hold_id = hold->hold_id,
 		.description = description
 	});
-	hold_settle(op, hold->hold_id, state, 0, false, entry_id);
+	hold_settle(op, hold->hold_id, state, hold->captured, hold->captured > 0, entry_id);
 	buckets_give_back(op, &hold->slices, entry_id);
 	return entry_id;
 }
 
 /*
  * Cancels a pending hold (its slices go back to their buckets), or
- * replays the cancel that settled it; fills the op's result.
+ * replays the cancel that settled it; fills the op's result. What
+ * captures took stays taken.
  */
 void
 hold_cancel(LedgerOp *op, int64 hold_id, const char *reason)
@@ -410,40 +605,137 @@ hold_cancel(LedgerOp *op, int64 hold_id, const char *reason)
 	account_require_active(&op->acct, true);
 	op->entry_id = hold_release(op, &hold, ENTRY_CANCEL, HOLD_CANCELLED, reason);
 	op->hold_id = hold.hold_id;
-	op->amount = hold.amount;
+	op->amount = hold_held(&hold);
 }
 
-/* Expires every pending hold of the account past its expires_at. */
-void
-holds_expire_due(LedgerOp *op)
+/* Sets a pending hold's expires_at. */
+static void
+hold_store_expiry(LedgerOp *op, int64 hold_id, TimestampTz expires_at)
 {
 	static CachedQuery q = {
-		"SELECT hold_id, amount, slice_bucket_ids, slice_amounts FROM credit_ledger.hold"
-		" WHERE account_id = $1 AND state = 'pending' AND expires_at <= $2"
-		" ORDER BY hold_id",
-		2, {INT8OID, TIMESTAMPTZOID}
+		"UPDATE credit_ledger.hold SET expires_at = $3"
+		" WHERE account_id = $1 AND hold_id = $2 AND state = 'pending'",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
 	};
-	Datum		values[2] = {Int64GetDatum(op->account_id), TimestampTzGetDatum(op->now)};
-	uint64		rows;
-	Hold	   *due;
+	Datum		values[3] = {
+		Int64GetDatum(op->account_id), Int64GetDatum(hold_id), TimestampTzGetDatum(expires_at)
+	};
 
-	rows = query_run(&q, values, NULL, false, 0, QUERY_SELECT);
-	if (rows == 0)
-		return;
+	query_write_one(&q, values, NULL, QUERY_UPDATE, "UPDATE", "hold");
+}
 
-	/* copy out: the statements below replace SPI_tuptable */
-	due = palloc0(sizeof(Hold) * rows);
+/*
+ * Extends a pending hold (1.1): it expires at expires_at, or later if it
+ * already did (an extension never shortens a hold). One extend_hold entry
+ * records it; it moves no credits. A hold past its expiry was expired by
+ * op_begin: LD005. The account's next_expiry_at stays a lower bound.
+ */
+void
+hold_extend(LedgerOp *op, int64 hold_id, TimestampTz expires_at)
+{
+	Hold		hold;
+
+	hold_load(op, hold_id, &hold);
+	hold_require_pending(op, &hold, HOLD_PENDING, false);
+	account_require_active(&op->acct, true);
+	op->entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = ENTRY_EXTEND_HOLD, .event_id = op->event_id, .hold_id = hold_id,
+		.source = hold.source
+	});
+	if (expires_at > hold.expires_at)
+		hold_store_expiry(op, hold_id, expires_at);
+	op->hold_id = hold_id;
+	op->amount = 0;
+}
+
+/*
+ * A pending hold ends by itself (its ttl passed, or its lease owner is
+ * gone): released, or with on_expiry => 'capture' charged all it holds, in
+ * a capture entry that says why; either way its state is expired and a
+ * hold.expired event reports it. The account's status does not matter:
+ * the credits were set aside while it was active.
+ */
+static void
+hold_expire(LedgerOp *op, Hold *hold, const char *why)
+{
+	int64		held = hold_held(hold);
+	int64		entry_id;
+
+	if (hold->on_expiry == HOLD_EXPIRY_CAPTURE)
+		entry_id = hold_take(op, hold, &(HoldTake) {
+			.kind = ENTRY_CAPTURE, .amount = held, .final = true, .end_state = HOLD_EXPIRED,
+			.description = why ? psprintf("%s; on_expiry capture", why) : "on_expiry capture"
+		});
+	else
+		entry_id = hold_release(op, hold, ENTRY_EXPIRE_HOLD, HOLD_EXPIRED, why);
+	events_hold_expired(op, hold->hold_id, held, entry_id);
+	op->holds_expired++;
+}
+
+/* Ends each hold of the ids (query results copied out first: hold_expire runs statements). */
+static void
+holds_expire_listed(LedgerOp *op, uint64 rows, const char *why)
+{
+	int64	   *hold_ids = palloc(sizeof(int64) * (rows + 1));
+
+	for (uint64 i = 0; i < rows; i++)
+		hold_ids[i] = query_int64(i, 1, NULL);
 	for (uint64 i = 0; i < rows; i++)
 	{
-		bool		isnull;
+		Hold		hold;
 
-		due[i].hold_id = query_int64(i, 1, NULL);
-		due[i].amount = query_int64(i, 2, NULL);
-		slices_from_arrays(&due[i].slices, query_datum(i, 3, &isnull), query_datum(i, 4, &isnull));
+		hold_load(op, hold_ids[i], &hold);
+		hold_expire(op, &hold, why);
 	}
+}
 
-	for (uint64 i = 0; i < rows; i++)
-		events_hold_expired(op, due[i].hold_id, due[i].amount,
-							hold_release(op, &due[i], ENTRY_EXPIRE_HOLD, HOLD_EXPIRED, NULL));
-	op->holds_expired += rows;
+/*
+ * Expires the account's pending holds past their expires_at whose
+ * on_expiry is `which` (expiry.c runs the releases before the buckets'
+ * expiry and the captures after it, so that a capture draws only from
+ * buckets still live). A 1.0 schema has no capturing holds.
+ */
+void
+holds_expire_due(LedgerOp *op, HoldOnExpiry which)
+{
+#define HOLDS_DUE(filter) \
+	"SELECT hold_id FROM credit_ledger.hold" \
+	" WHERE account_id = $1 AND state = 'pending' AND expires_at <= $2" filter \
+	" ORDER BY hold_id"
+	static CachedQuery q[2] = {
+		{HOLDS_DUE(""), 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}},
+		{HOLDS_DUE(" AND on_expiry = $3"), 3, {INT8OID, TIMESTAMPTZOID, TEXTOID}}
+	};
+#undef HOLDS_DUE
+	Datum		values[3] = {
+		Int64GetDatum(op->account_id), TimestampTzGetDatum(op->now),
+		CStringGetTextDatum(on_expiry_names[which])
+	};
+	bool		schema_1_1 = row_schema_1_1();
+
+	if (which == HOLD_EXPIRY_CAPTURE && !schema_1_1)
+		return;
+	holds_expire_listed(op, query_run(&q[schema_1_1], values, NULL, false, 0, QUERY_SELECT), NULL);
+}
+
+/*
+ * Ends the account's pending holds leased by a session that is gone
+ * (lease_pid and lease_started_at name it; worker/leases.c found it dead),
+ * as their expiry would.
+ */
+void
+holds_end_lease(LedgerOp *op, int32 lease_pid, TimestampTz lease_started_at)
+{
+	static CachedQuery q = {
+		"SELECT hold_id FROM credit_ledger.hold"
+		" WHERE account_id = $1 AND state = 'pending' AND lease_pid = $2"
+		"   AND lease_started_at = $3 ORDER BY hold_id",
+		3, {INT8OID, INT4OID, TIMESTAMPTZOID}
+	};
+	Datum		values[3] = {
+		Int64GetDatum(op->account_id), Int32GetDatum(lease_pid),
+		TimestampTzGetDatum(lease_started_at)
+	};
+
+	holds_expire_listed(op, query_run(&q, values, NULL, false, 0, QUERY_SELECT), "lease ended");
 }

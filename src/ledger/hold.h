@@ -1,6 +1,7 @@
 /*
  * hold.h
- *		Holds: reserve, confirm, cancel and expiry of the hold row.
+ *		Holds: reserve, capture, confirm, cancel, extension, leases and
+ *		expiry of the hold row.
  */
 #ifndef CREDIT_LEDGER_HOLD_H
 #define CREDIT_LEDGER_HOLD_H
@@ -21,13 +22,26 @@ typedef enum HoldState
 	HOLD_STATE_COUNT
 } HoldState;
 
+/* What an expiring hold does with what it still holds (reserve's on_expiry, 1.1). */
+typedef enum HoldOnExpiry
+{
+	HOLD_EXPIRY_RELEASE,
+	HOLD_EXPIRY_CAPTURE,
+	HOLD_ON_EXPIRY_COUNT
+} HoldOnExpiry;
+
 typedef struct Hold
 {
 	int64		hold_id;
 	HoldState	state;
-	int64		amount;			/* credits held */
-	Slices		slices;			/* drawn from buckets; the rest of amount is unbacked */
+	int64		amount;			/* credits reserved */
+	int64		captured;		/* taken by its capture entries so far (1.1) */
+	Slices		slices;			/* still held from buckets; the rest of what it
+								 * holds (amount - captured) is unbacked */
 	char	   *source;			/* the reserve's; NULL where not loaded */
+	HoldOnExpiry on_expiry;
+	TimestampTz created_at;		/* the reserve's instant: what prices pin to */
+	TimestampTz expires_at;
 	int64		settled_amount;
 	bool		has_settled_amount;
 	int64		result_entry_id;	/* 0 while pending */
@@ -42,7 +56,19 @@ typedef struct HoldReserve
 	Datum		metadata;
 	bool		has_metadata;
 	TimestampTz expires_at;
+	HoldOnExpiry on_expiry;
+	bool		lease;			/* owned by the calling session (1.1) */
 } HoldReserve;
+
+/* A capture of part of a hold (1.1); final ends the hold. */
+typedef struct HoldCapture
+{
+	int64		hold_id;
+	int64		amount;
+	bool		final;
+	Datum		metadata;
+	bool		has_metadata;
+} HoldCapture;
 
 /* A confirm of a hold; a priced charge also names its rule and tokens. */
 typedef struct HoldConfirm
@@ -58,10 +84,15 @@ typedef struct HoldConfirm
 
 extern void hold_init(void);
 extern const char *hold_state_name(HoldState state);
+extern HoldOnExpiry hold_on_expiry_parse(const char *name);
 extern TimestampTz hold_expiry(const Interval *ttl, StringInfo request);
 extern void hold_reserve(LedgerOp *op, const HoldReserve *r);
+extern TimestampTz hold_reserved_at(LedgerOp *op, int64 hold_id);
+extern void hold_capture(LedgerOp *op, const HoldCapture *c);
 extern void hold_confirm(LedgerOp *op, const HoldConfirm *c);
 extern void hold_cancel(LedgerOp *op, int64 hold_id, const char *reason);
-extern void holds_expire_due(LedgerOp *op);
+extern void hold_extend(LedgerOp *op, int64 hold_id, TimestampTz expires_at);
+extern void holds_expire_due(LedgerOp *op, HoldOnExpiry which);
+extern void holds_end_lease(LedgerOp *op, int32 lease_pid, TimestampTz lease_started_at);
 
 #endif

@@ -39,8 +39,9 @@ refund_refused(const LedgerOp *op, const char *original_event_id, const char *wh
 }
 
 /*
- * Finds the charge an event_id names. The event of a reserve names the
- * confirm that settled its hold.
+ * Finds the charge an event_id names: a deduct, charge, confirm or capture
+ * (1.1). The event of a reserve names the confirm (or final capture) that
+ * settled its hold; each capture is refunded by its own event_id.
  */
 static void
 charge_load(LedgerOp *op, const char *original_event_id, Charge *charge)
@@ -74,7 +75,7 @@ charge_load(LedgerOp *op, const char *original_event_id, Charge *charge)
 	if (kind == ENTRY_RESERVE)
 		refund_refused(op, original_event_id,
 					   psprintf("its hold is %s, not confirmed", query_text(0, 6)));
-	if (kind != ENTRY_DEDUCT && kind != ENTRY_CONFIRM)
+	if (kind != ENTRY_DEDUCT && kind != ENTRY_CONFIRM && kind != ENTRY_CAPTURE)
 		refund_refused(op, original_event_id, psprintf("it is a %s, not a charge", kind_name));
 
 	charge->entry_id = query_int64(0, 1, NULL);

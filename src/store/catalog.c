@@ -21,7 +21,7 @@ static const RowColumnDef account_columns[] = {
 	{"total_granted", INT8OID}, {"total_consumed", INT8OID}, {"total_expired", INT8OID},
 	{"total_refunded", INT8OID}, {"next_expiry_at", TIMESTAMPTZOID}, {"metadata", JSONBOID},
 	{"status_reason", TEXTOID}, {"status_changed_at", TIMESTAMPTZOID},
-	{"low_balance", INT8OID, true}
+	{"low_balance", INT8OID, true}, {"max_pending_holds", INT4OID, true}
 };
 static const RowColumnDef bucket_columns[] = {
 	{"account_id", INT8OID}, {"bucket_id", INT8OID}, {"source", TEXTOID},

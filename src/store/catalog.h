@@ -52,7 +52,8 @@ typedef enum AccountColumn
 	ACCOUNT_METADATA,
 	ACCOUNT_STATUS_REASON,
 	ACCOUNT_STATUS_CHANGED_AT,
-	ACCOUNT_LOW_BALANCE			/* 1.1: NULL while the schema is 1.0's */
+	ACCOUNT_LOW_BALANCE,		/* 1.1: NULL while the schema is 1.0's */
+	ACCOUNT_MAX_PENDING_HOLDS	/* 1.1 */
 } AccountColumn;
 
 typedef enum BucketColumn

@@ -682,6 +682,17 @@ row_has_column(RowTableId table, int column)
 	return caches[table].attnums[column - 1] != InvalidAttrNumber;
 }
 
+/*
+ * Whether the schema is 1.1's (ALTER EXTENSION ... UPDATE has run): the
+ * account table, which every call opens first, has a column the 1.1 script
+ * added. The 1.1 library serves a 1.0 schema until then.
+ */
+bool
+row_schema_1_1(void)
+{
+	return row_has_column(ROW_ACCOUNT, ACCOUNT_LOW_BALANCE);
+}
+
 /* Typed readers of a fetched row's columns (the catalogue's numbering). */
 Datum
 row_datum(const Row *row, int column, bool *isnull)

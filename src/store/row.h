@@ -32,6 +32,7 @@ extern Row *row_scan_next(RowScan *scan);
 extern void row_scan_end(RowScan *scan);
 
 extern bool row_has_column(RowTableId table, int column);
+extern bool row_schema_1_1(void);
 extern Datum row_datum(const Row *row, int column, bool *isnull);
 extern int64 row_int64(const Row *row, int column, bool *isnull);
 extern char *row_text(const Row *row, int column);

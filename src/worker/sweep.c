@@ -2,7 +2,8 @@
  * sweep.c
  *		The sweep: writes the due expiries of holds and grant buckets for
  *		accounts nobody is working on, through the same code every call
- *		runs first (expire_due). sweep() (api/sweep.c) runs one batch by
+ *		runs first (expire_due), and ends the leased holds of sessions that
+ *		are gone (leases.c). sweep() (api/sweep.c) runs one batch by
  *		hand; the background worker runs batches in short transactions of
  *		its own.
  */
@@ -16,6 +17,7 @@
 #include "shop/orders.h"
 #include "ledger/events.h"
 #include "ledger/operation.h"
+#include "worker/leases.h"
 #include "worker/sweep.h"
 
 /*
@@ -61,6 +63,7 @@ sweep_batch(int max_accounts, SweepResult *result)
 		op_end(&op);
 	}
 	result->accounts = (int) rows;
+	leases_end_dead(max_accounts, &result->holds_expired, &result->grants_expired);
 	events_prune(max_accounts);
 	orders_expire_due(max_accounts);
 }

@@ -41,6 +41,11 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.refund_order(text, text)
 TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.products, credit_ledger.orders TO regress_ledger_app;
+-- 1.1: agent sessions
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.capture(bigint, bigint, bigint, text, boolean, text, jsonb),
+    credit_ledger.extend_hold(bigint, bigint, interval, text)
+TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
@@ -64,6 +69,7 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.void_grant(bigint, bigint, text, text),
     credit_ledger.extend_grant(bigint, bigint, timestamptz, text)
 TO regress_ledger_operator;
+GRANT EXECUTE ON FUNCTION credit_ledger.set_hold_limit(bigint, integer) TO regress_ledger_operator;
 GRANT USAGE ON SEQUENCE credit_ledger.product_product_id_seq TO regress_ledger_operator;
 
 CREATE ROLE regress_ledger_nobody NOLOGIN;

@@ -1,7 +1,8 @@
 # kill -9 of the postmaster and all its children under load, restart, and
 # proof that every call a client saw succeed is in the ledger as answered,
 # nothing a client saw refused is, and the invariants hold (see
-# test/ledger_load.py). Then the sweeper worker killed alone comes back.
+# test/ledger_load.py), and the leased holds of the killed sessions are
+# ended. Then the sweeper worker killed alone comes back.
 # Durable settings (fsync on): an acknowledged commit must survive.
 # CRASH_ROUNDS=10 crashes the server ten times under the load.
 use strict;
@@ -53,6 +54,12 @@ for my $round (1 .. $rounds)
 $load->finish;
 note $load_out, $load_err;
 is($load->result(0), 0, 'every acknowledged call is in the ledger as answered, invariants hold');
+
+# leases (1.1): every session that held one is gone now (killed by the
+# crash, or ended with the load), so the worker ends every leased hold
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 0 FROM credit_ledger.hold WHERE state = 'pending' AND lease_pid IS NOT NULL"),
+	'the worker ended the leased holds of the sessions the crash killed');
 
 # the worker alone: killed, it comes back
 my $worker = "SELECT pid FROM pg_stat_activity WHERE backend_type LIKE 'credit_ledger%'";

@@ -247,6 +247,29 @@ func StreamAnswer(ctx context.Context, conn *pgx.Conn, account int64, requestID 
 	return text, res, err
 }
 
+// AgentTurn bills an agent turn as it goes: a budget held for this session
+// (a lease: if the process dies, the worker gives it back within a sweep
+// interval), each tool call captured against it, the last capture final
+// (what is left comes back). Every key derives from turnID: a retried turn
+// replays, charged once.
+func AgentTurn(ctx context.Context, conn *pgx.Conn, account int64, turnID string, budget int64,
+	toolCosts []int64) (OpResult, error) {
+	hold, err := Call(ctx, conn, `SELECT * FROM credit_ledger.reserve($1, $2, $3, interval '10 minutes',
+		lease => true)`, account, budget, "turn-"+turnID)
+	if err != nil {
+		return hold, err
+	}
+	res := hold
+	for i, cost := range toolCosts {
+		res, err = Call(ctx, conn, "SELECT * FROM credit_ledger.capture($1, $2, $3, $4, final => $5)",
+			account, *hold.HoldID, cost, fmt.Sprintf("turn-%s-%d", turnID, i), i == len(toolCosts)-1)
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
 // Event is one row of credit_ledger.poll_events.
 type Event struct {
 	Seq     int64

@@ -197,6 +197,22 @@ func TestStreamedCallThroughAHold(t *testing.T) {
 	equal(t, "pending", int64(0), scalar[int64](t, conn, "SELECT count(*) FROM credit_ledger.pending_holds WHERE account_id = 1005"))
 }
 
+func TestAgentTurnCapturedAsItGoes(t *testing.T) {
+	conn := connect(t)
+	op(t)(TopUp(ctx, conn, 1011, 5000, "pay-1011"))
+	costs := []int64{300, 450, 250, 200}
+	res := op(t)(AgentTurn(ctx, conn, 1011, "t1", 2000, costs))
+	// 1,200 captured, the other 800 of the budget came back
+	equal(t, "amount, balance, reserved, available", []int64{200, 3800, 0, 3800},
+		[]int64{res.Amount, res.Balance, res.Reserved, res.Available})
+	equal(t, "entries", "reserve 0, capture -300, capture -450, capture -250, capture -200",
+		scalar[string](t, conn, `SELECT string_agg(kind || ' ' || amount, ', ' ORDER BY entry_id)
+			FROM credit_ledger.history(1011) WHERE hold_id IS NOT NULL`))
+	again := op(t)(AgentTurn(ctx, conn, 1011, "t1", 2000, costs))
+	equal(t, "replayed, entry, balance", []interface{}{true, res.EntryID, int64(3800)},
+		[]interface{}{again.Replayed, again.EntryID, again.Balance})
+}
+
 func TestOpResultByColumnName(t *testing.T) {
 	conn := connect(t)
 	op(t)(TopUp(ctx, conn, 1006, 100, "pay-1006"))

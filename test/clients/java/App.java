@@ -273,6 +273,24 @@ public final class App {
     }
 
     /**
+     * An agent turn billed as it goes: a budget held for this session (a lease: if the process dies, the worker
+     * gives it back within a sweep interval), each tool call captured against it, the last capture final (what is
+     * left comes back). Every key derives from turnId: a retried turn replays, charged once.
+     */
+    public static OpResult agentTurn(Connection conn, long account, String turnId, long budget, List<Long> toolCosts)
+            throws SQLException {
+        OpResult hold = call(conn, """
+                SELECT * FROM credit_ledger.reserve(?, ?, ?, interval '10 minutes', lease => true)""", account,
+                budget, "turn-" + turnId);
+        OpResult res = hold;
+        for (int i = 0; i < toolCosts.size(); i++) {
+            res = call(conn, "SELECT * FROM credit_ledger.capture(?, ?, ?, ?, final => ?)", account, hold.holdId(),
+                    toolCosts.get(i), "turn-" + turnId + "-" + i, i == toolCosts.size() - 1);
+        }
+        return res;
+    }
+
+    /**
      * The alert loop, on a connection of its own: LISTEN credit_ledger_events; on each notification, or every
      * second, poll the consumer's events, hand each balance.low to onLow, then acknowledge them. Returns the
      * notification payloads seen ('&lt;event_seq&gt; &lt;account_id&gt; &lt;kind&gt;'). onListening runs once LISTEN

@@ -283,6 +283,21 @@ public final class AppTest {
         eq("available", 100 + 2 * credits, scalar(conn, "SELECT available FROM credit_ledger.balance(1010)"));
     }
 
+    static void agentTurnCapturedAsItGoes(Connection conn) throws Exception {
+        App.topUp(conn, 1011, 5000, "pay-1011");
+        List<Long> costs = List.of(300L, 450L, 250L, 200L);
+        App.OpResult res = App.agentTurn(conn, 1011, "t1", 2000, costs);
+        // 1,200 captured, the other 800 of the budget came back
+        eq("amount, balance, reserved, available, replayed", List.of(200L, 3800L, 0L, 3800L, false),
+                List.of(res.amount(), res.balance(), res.reserved(), res.available(), res.replayed()));
+        eq("entries", "reserve 0, capture -300, capture -450, capture -250, capture -200", scalar(conn, """
+                SELECT string_agg(kind || ' ' || amount, ', ' ORDER BY entry_id)
+                FROM credit_ledger.history(1011) WHERE hold_id IS NOT NULL"""));
+        App.OpResult again = App.agentTurn(conn, 1011, "t1", 2000, costs);
+        eq("replayed, entry, balance", List.of(true, res.entryId(), 3800L),
+                List.of(again.replayed(), again.entryId(), again.balance()));
+    }
+
     public static void main(String[] args) throws Exception {
         Map<String, Test> tests = new LinkedHashMap<>();
         tests.put("charge commits with the insert", AppTest::chargeCommitsWithTheInsert);
@@ -290,6 +305,7 @@ public final class AppTest {
         tests.put("retry on 40001", AppTest::retryOn40001);
         tests.put("branch on SQLSTATE with DETAIL", AppTest::branchOnSqlstateWithDetail);
         tests.put("streamed call through a hold", AppTest::streamedCallThroughAHold);
+        tests.put("agent turn captured as it goes", AppTest::agentTurnCapturedAsItGoes);
         tests.put("op_result by column name", AppTest::opResultByColumnName);
         tests.put("bigint past 2^53", AppTest::bigintPast2To53);
         tests.put("jsonb metadata round trip", AppTest::jsonbMetadataRoundTrip);

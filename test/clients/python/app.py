@@ -7,7 +7,7 @@ variables (PGHOST, PGPORT, PGUSER, PGDATABASE) or a conninfo string.
 import select
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 import psycopg
 from psycopg.rows import class_row
@@ -175,6 +175,21 @@ def stream_answer(conn, account_id: int, request_id: str, estimate: int,
                    input_tokens => %s, output_tokens => %s, hold_id => %s)""",
                (account_id, request_id, input_tokens, output_tokens, hold.hold_id))
     return "".join(text), res
+
+
+def agent_turn(conn, account_id: int, turn_id: str, budget: int, tool_costs: Sequence[int]) -> OpResult:
+    """An agent turn billed as it goes: a budget held for this session (a
+    lease: if the process dies, the worker gives it back within a sweep
+    interval), each tool call captured against it, the last capture final
+    (what is left comes back). Every key derives from turn_id: a retried turn
+    replays, charged once."""
+    hold = call(conn, """SELECT * FROM credit_ledger.reserve(%s, %s, %s, interval '10 minutes',
+                   lease => true)""", (account_id, budget, "turn-" + turn_id))
+    res = hold
+    for i, cost in enumerate(tool_costs):
+        res = call(conn, "SELECT * FROM credit_ledger.capture(%s, %s, %s, %s, final => %s)",
+                   (account_id, hold.hold_id, cost, f"turn-{turn_id}-{i}", i == len(tool_costs) - 1))
+    return res
 
 
 class LowBalanceListener:

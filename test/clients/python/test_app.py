@@ -107,6 +107,19 @@ class AppTest(unittest.TestCase):
         self.assertEqual(self.one("SELECT kind FROM credit_ledger.history(1005, 1)"), "cancel")
         self.assertEqual(self.one("SELECT count(*) FROM credit_ledger.pending_holds WHERE account_id = 1005"), 0)
 
+    def test_agent_turn_captured_as_it_goes(self):
+        app.top_up(self.conn, 1011, 5000, "pay-1011")
+        res = app.agent_turn(self.conn, 1011, "t1", 2000, [300, 450, 250, 200])
+        # 1,200 captured, the other 800 of the budget came back
+        self.assertEqual((res.amount, res.balance, res.reserved, res.available, res.replayed),
+                         (200, 3800, 0, 3800, False))
+        self.assertEqual(self.one("""SELECT string_agg(kind || ' ' || amount, ', ' ORDER BY entry_id)
+                                     FROM credit_ledger.history(1011) WHERE hold_id IS NOT NULL"""),
+                         "reserve 0, capture -300, capture -450, capture -250, capture -200")
+        again = app.agent_turn(self.conn, 1011, "t1", 2000, [300, 450, 250, 200])
+        self.assertEqual((again.replayed, again.entry_id, again.balance), (True, res.entry_id, 3800))
+        self.assertEqual(self.available(1011), 3800)
+
     def test_op_result_by_column_name(self):
         app.top_up(self.conn, 1006, 100, "pay-1006")
         res = app.call(self.conn, "SELECT * FROM credit_ledger.deduct(%s, %s, %s)", (1006, 40, "d1"))

@@ -113,6 +113,19 @@ test("streamed call through a hold", async () => {
   assert.equal(await scalar("SELECT count(*) FROM credit_ledger.pending_holds WHERE account_id = 1005"), 0n);
 });
 
+test("agent turn captured as it goes", async () => {
+  await ledger.grantCredits(client, 1011n, 5000n, "pay-1011");
+  const costs = [300n, 450n, 250n, 200n];
+  const res = await app.agentTurn(client, 1011n, "t1", 2000n, costs);
+  // 1,200 captured, the other 800 of the budget came back
+  assert.deepEqual([res.amount, res.balance, res.reserved, res.available, res.replayed], [200n, 3800n, 0n, 3800n, false]);
+  assert.equal(await scalar(`SELECT string_agg(kind || ' ' || amount, ', ' ORDER BY entry_id)
+    FROM credit_ledger.history(1011) WHERE hold_id IS NOT NULL`),
+    "reserve 0, capture -300, capture -450, capture -250, capture -200");
+  const again = await app.agentTurn(client, 1011n, "t1", 2000n, costs);
+  assert.deepEqual([again.replayed, again.entry_id, again.balance], [true, res.entry_id, 3800n]);
+});
+
 test("op_result by column name", async () => {
   await ledger.grantCredits(client, 1006n, 100n, "pay-1006");
   const res = await ledger.deduct(client, 1006n, 40n, "d1");

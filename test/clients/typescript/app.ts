@@ -125,6 +125,21 @@ export async function streamAnswer(client: pg.Client, accountId: bigint, request
   return { text, result };
 }
 
+/** An agent turn billed as it goes: a budget held for this session (a lease:
+ * if the process dies, the worker gives it back within a sweep interval), each
+ * tool call captured against it, the last capture final (what is left comes
+ * back). Every key derives from turnId: a retried turn replays, charged once. */
+export async function agentTurn(client: pg.Client, accountId: bigint, turnId: string, budget: bigint,
+  toolCosts: bigint[]): Promise<OpResult> {
+  const hold = await ledger.reserve(client, accountId, budget, `turn-${turnId}`, "10 minutes", true);
+  let result = hold;
+  for (const [i, cost] of toolCosts.entries()) {
+    result = await ledger.capture(client, accountId, hold.hold_id!, cost, `turn-${turnId}-${i}`,
+      i === toolCosts.length - 1);
+  }
+  return result;
+}
+
 /** The alert loop, on a client of its own: LISTEN credit_ledger_events; on each
  * notification, or every second, poll the consumer's events, hand each
  * balance.low to onLow, then acknowledge them. Resolves to the notification

@@ -122,8 +122,16 @@ export function charge(db: Queryable, accountId: bigint, eventId: string, u: Usa
   );
 }
 
-export function reserve(db: Queryable, accountId: bigint, amount: bigint, eventId: string, ttl = "5 minutes"): Promise<OpResult> {
-  return one(db, "SELECT * FROM credit_ledger.reserve($1, $2, $3, $4::interval)", [accountId, amount, eventId, ttl]);
+export function reserve(db: Queryable, accountId: bigint, amount: bigint, eventId: string, ttl = "5 minutes",
+  lease = false): Promise<OpResult> {
+  return one(db, "SELECT * FROM credit_ledger.reserve($1, $2, $3, $4::interval, lease => $5)",
+    [accountId, amount, eventId, ttl, lease]);
+}
+
+export function capture(db: Queryable, accountId: bigint, holdId: bigint, amount: bigint, eventId: string,
+  final = false): Promise<OpResult> {
+  return one(db, "SELECT * FROM credit_ledger.capture($1, $2, $3, $4, final => $5)",
+    [accountId, holdId, amount, eventId, final]);
 }
 
 export function confirm(db: Queryable, accountId: bigint, holdId: bigint, amount: bigint | null = null): Promise<OpResult> {
