@@ -175,9 +175,9 @@ DROP ROLE demo_app;
 \set catalog `cat :sample_catalog`
 -- (the statements are shown as typed, not with the whole catalog in them)
 \set ECHO none
-\echo SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written;
+\echo 'SELECT credit_ledger.import_prices(:''catalog'', 1000) AS rules_written;'
 SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written;
-\echo SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written_again;
+\echo 'SELECT credit_ledger.import_prices(:''catalog'', 1000) AS rules_written_again;'
 SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written_again;
 \set ECHO queries
 SELECT provider, model, input_price, output_price, cached_price, cache_write_price, min_input_tokens
