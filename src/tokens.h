@@ -29,48 +29,30 @@ typedef enum TokenKind
 } TokenKind;
 #undef TOKEN_KIND_ENUM
 
+/* What the code knows of a kind, from TOKEN_KIND_LIST. */
+typedef struct TokenKindInfo
+{
+	const char *count;			/* the argument, fingerprint key and entry column */
+	const char *price;			/* the price rule column */
+	TokenKind	fallback;		/* whose price bills it when its own is NULL */
+	bool		since_1_1;		/* a 1.0 schema and a 1.0 call lack it */
+} TokenKindInfo;
+
+static inline const TokenKindInfo *
+token_kind_info(TokenKind kind)
+{
+#define TOKEN_KIND_INFO(kind, count, price, fallback, since_1_1) {count, price, fallback, since_1_1},
+	static const TokenKindInfo info[TOKEN_KINDS] = {TOKEN_KIND_LIST(TOKEN_KIND_INFO)};
+#undef TOKEN_KIND_INFO
+
+	return &info[kind];
+}
+
 /* "input_tokens" ...: the argument, fingerprint key and entry column of a kind */
 static inline const char *
 token_count_name(TokenKind kind)
 {
-#define TOKEN_KIND_COUNT_NAME(kind, count, price, fallback, since_1_1) count,
-	static const char *const names[TOKEN_KINDS] = {TOKEN_KIND_LIST(TOKEN_KIND_COUNT_NAME)};
-#undef TOKEN_KIND_COUNT_NAME
-
-	return names[kind];
-}
-
-/* "input_price" ...: the price rule column of a kind */
-static inline const char *
-token_price_name(TokenKind kind)
-{
-#define TOKEN_KIND_PRICE_NAME(kind, count, price, fallback, since_1_1) price,
-	static const char *const names[TOKEN_KINDS] = {TOKEN_KIND_LIST(TOKEN_KIND_PRICE_NAME)};
-#undef TOKEN_KIND_PRICE_NAME
-
-	return names[kind];
-}
-
-/* The kind whose price bills this one when the rule has no price of its own. */
-static inline TokenKind
-token_price_fallback(TokenKind kind)
-{
-#define TOKEN_KIND_FALLBACK(kind, count, price, fallback, since_1_1) fallback,
-	static const TokenKind fallbacks[TOKEN_KINDS] = {TOKEN_KIND_LIST(TOKEN_KIND_FALLBACK)};
-#undef TOKEN_KIND_FALLBACK
-
-	return fallbacks[kind];
-}
-
-/* Whether the kind came with 1.1 (a 1.0 schema and a 1.0 call lack it). */
-static inline bool
-token_kind_since_1_1(TokenKind kind)
-{
-#define TOKEN_KIND_SINCE(kind, count, price, fallback, since_1_1) since_1_1,
-	static const bool since[TOKEN_KINDS] = {TOKEN_KIND_LIST(TOKEN_KIND_SINCE)};
-#undef TOKEN_KIND_SINCE
-
-	return since[kind];
+	return token_kind_info(kind)->count;
 }
 
 #endif

@@ -31,25 +31,27 @@ typedef struct CallArgs
 	int			scene;			/* then provider and model */
 	int			tokens[TOKEN_KINDS];
 	int			service_tier;
+	int			hold_id;		/* the charges' */
+	int			metadata;
 } CallArgs;
 
 static const CallArgs quote_args = {
 	.scene = 0,
 	.tokens = {[TOKEN_INPUT] = 3, [TOKEN_OUTPUT] = 4, [TOKEN_CACHED] = 5, [TOKEN_REASONING] = 6,
 	[TOKEN_CACHE_WRITE] = 7},
-	.service_tier = 8
+	.service_tier = 8, .hold_id = -1, .metadata = -1
 };
-static const CallArgs charge_args = {
+static const CallArgs charge_args_at = {
 	.scene = 2,
 	.tokens = {[TOKEN_INPUT] = 5, [TOKEN_OUTPUT] = 6, [TOKEN_CACHED] = 7, [TOKEN_REASONING] = 8,
 	[TOKEN_CACHE_WRITE] = 12},
-	.service_tier = 13
+	.service_tier = 13, .hold_id = 9, .metadata = 10
 };
 /* charge_usage: the counts come from its usage object (argument 5) */
 static const CallArgs charge_usage_args = {
 	.scene = 2,
 	.tokens = {-1, -1, -1, -1, -1},
-	.service_tier = 8
+	.service_tier = 8, .hold_id = 6, .metadata = 9
 };
 
 /* The call's names and tier, and its counts where the function takes them. */
@@ -64,7 +66,7 @@ call_args(FunctionCallInfo fcinfo, const CallArgs *where, CallUsage *call)
 		call->tokens[i] = 0;
 		if (where->tokens[i] < 0)
 			continue;
-		call->tokens[i] = token_kind_since_1_1(i) ?
+		call->tokens[i] = token_kind_info(i)->since_1_1 ?
 			arg_count_since_1_1(fcinfo, where->tokens[i], token_count_name(i)) :
 			arg_count(fcinfo, where->tokens[i], token_count_name(i));
 	}
@@ -104,7 +106,7 @@ request_add_call(StringInfo request, const CallUsage *call, bool has_hold, int64
 	request_add_optional_text(request, "model", call->model);
 	for (int i = 0; i < TOKEN_KINDS; i++)
 	{
-		if (!token_kind_since_1_1(i) || call->tokens[i] != 0)
+		if (!token_kind_info(i)->since_1_1 || call->tokens[i] != 0)
 			request_add_int64(request, token_count_name(i), call->tokens[i]);
 	}
 	if (has_hold)
@@ -126,6 +128,28 @@ credit_ledger_quote(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(price_call(&call, GetCurrentStatementStartTimestamp(), &price_rule_id));
 }
 
+/* What a charge asks: its key, the call, the hold it settles, its metadata. */
+typedef struct ChargeRequest
+{
+	char	   *event_id;
+	CallUsage	call;
+	bool		has_hold;
+	int64		hold_id;
+	bool		has_metadata;
+	Datum		metadata;
+} ChargeRequest;
+
+/* account_id (argument 0), event_id (1), then the call's arguments where `where` says. */
+static void
+charge_args(FunctionCallInfo fcinfo, const CallArgs *where, ChargeRequest *r)
+{
+	arg_require_not_null(fcinfo, 0, "account_id");
+	r->event_id = arg_event_id(fcinfo, 1, "event_id");
+	call_args(fcinfo, where, &r->call);
+	r->hold_id = DatumGetInt64(arg_optional_datum(fcinfo, where->hold_id, &r->has_hold));
+	r->metadata = arg_optional_jsonb(fcinfo, where->metadata, "metadata", &r->has_metadata);
+}
+
 /*
  * What charge and charge_usage share. The rule is resolved after the
  * account lock is held and read once: the amount and the recorded
@@ -138,13 +162,12 @@ credit_ledger_quote(PG_FUNCTION_ARGS)
  * usage object: the same request under either name replays.
  */
 static Datum
-charge_call(FunctionCallInfo fcinfo, const char *event_id, const CallUsage *call,
-			bool has_hold, int64 hold_id, Datum metadata, bool has_metadata)
+charge_call(FunctionCallInfo fcinfo, const ChargeRequest *r)
 {
 	LedgerOp	op;
 
-	op_init(&op, PG_GETARG_INT64(0), event_id, "charge");
-	request_add_call(&op.request, call, has_hold, hold_id);
+	op_init(&op, PG_GETARG_INT64(0), r->event_id, "charge");
+	request_add_call(&op.request, &r->call, r->has_hold, r->hold_id);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
@@ -152,21 +175,21 @@ charge_call(FunctionCallInfo fcinfo, const char *event_id, const CallUsage *call
 		int64		credits;
 
 		/* a hold's confirm applies its own status rule (a frozen account settles) */
-		if (!has_hold)
+		if (!r->has_hold)
 			account_require_active(&op.acct, false);
-		credits = price_call(call, op.now, &price_rule_id);
-		if (has_hold)
+		credits = price_call(&r->call, op.now, &price_rule_id);
+		if (r->has_hold)
 			hold_confirm(&op, &(HoldConfirm) {
-				.hold_id = hold_id, .has_amount = true, .amount = credits,
-				.metadata = metadata, .has_metadata = has_metadata,
-				.price_rule_id = price_rule_id, .tokens = call->tokens
+				.hold_id = r->hold_id, .has_amount = true, .amount = credits,
+				.metadata = r->metadata, .has_metadata = r->has_metadata,
+				.price_rule_id = price_rule_id, .tokens = r->call.tokens
 			});
 		else
 			money_out(&op, &(MoneyOut) {
 				.kind = ENTRY_DEDUCT, .amount = credits, .source = "usage",
-				.description = call_description(call),
-				.metadata = metadata, .has_metadata = has_metadata,
-				.price_rule_id = price_rule_id, .tokens = call->tokens
+				.description = call_description(&r->call),
+				.metadata = r->metadata, .has_metadata = r->has_metadata,
+				.price_rule_id = price_rule_id, .tokens = r->call.tokens
 			});
 	}
 	PG_RETURN_DATUM(op_result(&op, fcinfo));
@@ -175,19 +198,10 @@ charge_call(FunctionCallInfo fcinfo, const char *event_id, const CallUsage *call
 Datum
 credit_ledger_charge(PG_FUNCTION_ARGS)
 {
-	char	   *event_id;
-	CallUsage	call;
-	bool		has_hold;
-	int64		hold_id;
-	bool		has_metadata;
-	Datum		metadata;
+	ChargeRequest r;
 
-	arg_require_not_null(fcinfo, 0, "account_id");
-	event_id = arg_event_id(fcinfo, 1, "event_id");
-	call_args(fcinfo, &charge_args, &call);
-	hold_id = DatumGetInt64(arg_optional_datum(fcinfo, 9, &has_hold));
-	metadata = arg_optional_jsonb(fcinfo, 10, "metadata", &has_metadata);
-	return charge_call(fcinfo, event_id, &call, has_hold, hold_id, metadata, has_metadata);
+	charge_args(fcinfo, &charge_args_at, &r);
+	return charge_call(fcinfo, &r);
 }
 
 /* {"usage": <the usage object>}: what the entry records when the caller gives no metadata. */
@@ -213,27 +227,18 @@ usage_metadata(Jsonb *usage)
 Datum
 credit_ledger_charge_usage(PG_FUNCTION_ARGS)
 {
-	char	   *event_id;
-	CallUsage	call;
+	ChargeRequest r;
 	Jsonb	   *usage;
 	bool		has_usage;
-	bool		has_hold;
-	int64		hold_id;
-	bool		has_metadata;
-	Datum		metadata;
 
-	arg_require_not_null(fcinfo, 0, "account_id");
-	event_id = arg_event_id(fcinfo, 1, "event_id");
-	call_args(fcinfo, &charge_usage_args, &call);
+	charge_args(fcinfo, &charge_usage_args, &r);
 	arg_require_not_null(fcinfo, 5, "usage");
 	usage = DatumGetJsonbP(arg_optional_jsonb(fcinfo, 5, "usage", &has_usage));
-	usage_object_tokens(usage, call.tokens);
-	hold_id = DatumGetInt64(arg_optional_datum(fcinfo, 6, &has_hold));
-	metadata = arg_optional_jsonb(fcinfo, 9, "metadata", &has_metadata);
-	if (!has_metadata)
+	usage_object_tokens(usage, r.call.tokens);
+	if (!r.has_metadata)
 	{
-		metadata = usage_metadata(usage);
-		has_metadata = true;
+		r.metadata = usage_metadata(usage);
+		r.has_metadata = true;
 	}
-	return charge_call(fcinfo, event_id, &call, has_hold, hold_id, metadata, has_metadata);
+	return charge_call(fcinfo, &r);
 }

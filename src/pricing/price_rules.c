@@ -156,7 +156,7 @@ price_rule_read(uint64 row, PriceRule *rule)
 	{
 		Datum		price = query_datum(row, RULE_COL_PRICES + i, &isnull);
 
-		rule->token_prices[i] = isnull ? rule->token_prices[token_price_fallback(i)] :
+		rule->token_prices[i] = isnull ? rule->token_prices[token_kind_info(i)->fallback] :
 			DatumGetNumericCopy(price);
 	}
 	rule->request_price = DatumGetNumericCopy(query_datum(row, RULE_COL_REQUEST_PRICE, &isnull));
@@ -301,7 +301,7 @@ call_input_side(const CallUsage *call)
 
 	for (int i = 0; i < TOKEN_KINDS; i++)
 	{
-		if (token_price_fallback(i) == TOKEN_INPUT &&
+		if (token_kind_info(i)->fallback == TOKEN_INPUT &&
 			pg_add_s64_overflow(sum, call->tokens[i], &sum))
 			return PG_INT64_MAX;
 	}
