@@ -1074,14 +1074,16 @@ COMMENT ON FUNCTION credit_ledger.charge_usage(bigint, text, text, text, text, j
     'charge with the counts read from the provider''s usage object (OpenAI chat completions or responses, Anthropic); 22023 naming the field it cannot read; the entry''s metadata is {"usage": ...} unless metadata is given';
 
 -- A LiteLLM model_prices_and_context_window.json catalog as price rules:
--- one rule per model (scene NULL, provider its litellm_provider) and one
--- per "_above_<N>k_tokens" tier (min_input_tokens N*1000 + 1: "above").
+-- one rule per model (scene NULL, provider its litellm_provider), one per
+-- "_above_<N>k_tokens" tier (min_input_tokens N*1000 + 1: "above") and one
+-- per service tier the entry prices ("_batches" -> batch, "_flex" -> flex,
+-- "_priority" -> priority; at the base context tier).
 -- USD per token x credits_per_usd x 1,000,000 = credits per million tokens,
 -- rounded up to 6 decimals. A model's rule that says what the catalog says
 -- already is kept (importing the same catalog again writes nothing);
--- otherwise the rule it replaces (same provider, model and tier, scene and
--- service tier NULL) is closed at valid_from, or withdrawn when it would
--- start then. Entries without both per-token prices (images, audio
+-- otherwise the rules it replaces (the model's rules with its provider,
+-- scene NULL and no service tier or one of those three) are closed at
+-- valid_from, or withdrawn when they would start then. Entries without both per-token prices (images, audio
 -- seconds) and LiteLLM's own documentation entry sample_spec are skipped.
 -- One import at a time (the table lock); charges never wait for it, and
 -- they see all of it once it commits, or none.
@@ -1097,13 +1099,14 @@ DECLARE
     fields constant text[] := ARRAY['input_cost_per_token', 'output_cost_per_token',
         'cache_read_input_token_cost', 'output_cost_per_reasoning_token',
         'cache_creation_input_token_cost'];
+    -- LiteLLM's suffixes of the service tiers' prices, and the tiers they name
+    tier_suffixes constant text[] := ARRAY['_batches', '_flex', '_priority'];
+    service_tiers constant text[] := ARRAY['batch', 'flex', 'priority'];
     vf constant timestamptz := import_prices.valid_from;
     model_key text;
     spec jsonb;
     rule_provider text;
-    tier bigint;
-    tiers bigint[];
-    suffix text;
+    v record;
     field text;
     cost jsonb;
     prices numeric[];
@@ -1139,35 +1142,41 @@ BEGIN
         CONTINUE WHEN import_prices.provider IS NOT NULL
                       AND rule_provider IS DISTINCT FROM import_prices.provider;
         CONTINUE WHEN NOT (spec ? 'input_cost_per_token' AND spec ? 'output_cost_per_token');
-        -- the base tier and each "_above_<N>k_tokens" tier the entry prices
-        SELECT array_agg(f.t ORDER BY f.t) INTO tiers FROM (
-            SELECT 0::bigint AS t
-            UNION
-            SELECT (regexp_match(k, '_above_([0-9]+)k_tokens$'))[1]::bigint * 1000 + 1
-            FROM jsonb_object_keys(spec) k
-            WHERE k ~ ('^(' || array_to_string(fields, '|') || ')_above_[0-9]+k_tokens$')) f;
+        -- the rules the entry makes: the base one, one per "_above_<N>k_tokens"
+        -- tier, one per service tier it prices ("_batches", "_flex", "_priority")
         kept := '{}';
-        FOREACH tier IN ARRAY tiers LOOP
-            suffix := CASE WHEN tier = 0 THEN '' ELSE format('_above_%sk_tokens', (tier - 1) / 1000) END;
+        FOR v IN
+            SELECT NULL::text AS service_tier, '' AS suffix, 0::bigint AS min_tokens
+            UNION
+            SELECT NULL, '_above_' || m[1] || 'k_tokens', m[1]::bigint * 1000 + 1
+            FROM jsonb_object_keys(spec) k,
+                 LATERAL regexp_match(k, '^(?:' || array_to_string(fields, '|') || ')_above_([0-9]+)k_tokens$') m
+            WHERE m IS NOT NULL
+            UNION
+            SELECT t.tier, t.suffix, 0
+            FROM unnest(service_tiers, tier_suffixes) t(tier, suffix)
+            WHERE EXISTS (SELECT 1 FROM unnest(fields) f WHERE spec ? (f || t.suffix))
+            ORDER BY 1 NULLS FIRST, 3
+        LOOP
             prices := '{}';
             FOREACH field IN ARRAY fields LOOP
                 -- a tier's price of a kind, else the kind's base price (as LiteLLM bills)
-                cost := coalesce(spec -> (field || suffix), spec -> field);
+                cost := coalesce(spec -> (field || v.suffix), spec -> field);
                 IF cost IS NULL OR jsonb_typeof(cost) = 'null' THEN
                     prices := prices || NULL::numeric;
                 ELSIF jsonb_typeof(cost) <> 'number' OR cost::numeric < 0 THEN
-                    RAISE EXCEPTION 'catalog entry "%" has an invalid %', model_key, field || suffix
+                    RAISE EXCEPTION 'catalog entry "%" has an invalid %', model_key, field || v.suffix
                         USING ERRCODE = '22023',
                               DETAIL = format('%s is %s; a cost is a number of USD per token, 0 or more.',
-                                              field || suffix, cost);
+                                              field || v.suffix, cost);
                 ELSE
                     prices := prices || trim_scale(ceil(cost::numeric * credits_per_usd * 1e12) / 1e6);
                 END IF;
             END LOOP;
             SELECT r.* INTO current_rule FROM credit_ledger.price_rule r
             WHERE r.active AND r.scene IS NULL AND r.provider IS NOT DISTINCT FROM rule_provider
-              AND r.model = model_key AND r.service_tier IS NULL AND r.min_input_tokens = tier
-              AND r.valid_from <= vf AND (r.valid_until IS NULL OR r.valid_until > vf)
+              AND r.model = model_key AND r.service_tier IS NOT DISTINCT FROM v.service_tier
+              AND r.min_input_tokens = v.min_tokens AND r.valid_from <= vf AND (r.valid_until IS NULL OR r.valid_until > vf)
             ORDER BY r.priority DESC, r.valid_from DESC, r.id DESC LIMIT 1;
             IF FOUND
                AND ARRAY[current_rule.input_price, current_rule.output_price, current_rule.cached_price,
@@ -1179,21 +1188,21 @@ BEGIN
             END IF;
             INSERT INTO credit_ledger.price_rule (provider, model, input_price, output_price, cached_price,
                                                   reasoning_price, cache_write_price, min_input_tokens,
-                                                  markup_percent, valid_from, description)
-            VALUES (rule_provider, model_key, prices[1], prices[2], prices[3], prices[4], prices[5], tier,
-                    import_prices.markup_percent, vf, 'import_prices')
+                                                  service_tier, markup_percent, valid_from, description)
+            VALUES (rule_provider, model_key, prices[1], prices[2], prices[3], prices[4], prices[5],
+                    v.min_tokens, v.service_tier, import_prices.markup_percent, vf, 'import_prices')
             RETURNING id INTO new_id;
             kept := kept || new_id;
             written := written + 1;
         END LOOP;
-        -- every other rule of the model's imported kind open at vf is
+        -- every other rule of the model's imported kinds open at vf is
         -- replaced: one that started before ends at vf, one that would
         -- start at vf is withdrawn (later ones keep their turn)
         UPDATE credit_ledger.price_rule r
         SET valid_until = CASE WHEN r.valid_from < vf THEN vf ELSE r.valid_until END,
             active = r.valid_from < vf
         WHERE r.active AND r.scene IS NULL AND r.provider IS NOT DISTINCT FROM rule_provider
-          AND r.model = model_key AND r.service_tier IS NULL
+          AND r.model = model_key AND (r.service_tier IS NULL OR r.service_tier = ANY (service_tiers))
           AND r.valid_from <= vf AND (r.valid_until IS NULL OR r.valid_until > vf)
           AND r.id <> ALL (kept);
     END LOOP;
@@ -1202,4 +1211,4 @@ END
 $$;
 REVOKE ALL ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz) FROM PUBLIC;
 COMMENT ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz) IS
-    'loads a LiteLLM model_prices_and_context_window.json catalog (only provider''s models, NULL = all) as price rules valid from valid_from, closing the rules they replace then; USD per token x credits_per_usd = credits per million tokens rounded up to 6 decimals; returns how many rules it wrote (0 for a catalog loaded already)';
+    'loads a LiteLLM model_prices_and_context_window.json catalog (only provider''s models, NULL = all) as price rules valid from valid_from (with its _above_<N>k_tokens tiers and _batches, _flex, _priority service tiers), closing the rules they replace then; USD per token x credits_per_usd = credits per million tokens rounded up to 6 decimals; returns how many rules it wrote (0 for a catalog loaded already)';

@@ -180,8 +180,10 @@ SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written;
 \echo 'SELECT credit_ledger.import_prices(:''catalog'', 1000) AS rules_written_again;'
 SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written_again;
 \set ECHO queries
-SELECT provider, model, input_price, output_price, cached_price, cache_write_price, min_input_tokens
-FROM credit_ledger.price_rule WHERE description = 'import_prices' ORDER BY model, min_input_tokens;
+SELECT provider, model, input_price, output_price, cached_price, cache_write_price, min_input_tokens,
+       service_tier
+FROM credit_ledger.price_rule WHERE description = 'import_prices'
+ORDER BY model, min_input_tokens, service_tier NULLS FIRST;
 SELECT balance FROM credit_ledger.grant_credits(43, 100000, 'demo-pricing-topup');
 -- OpenAI chat completions: the cached tokens are part of prompt_tokens
 SELECT amount FROM credit_ledger.charge_usage(43, 'demo-usage-openai', 'chat', 'openai', 'gpt-4o',

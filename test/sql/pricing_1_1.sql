@@ -220,12 +220,12 @@ SELECT amount FROM credit_ledger.charge_usage(1701, 'p11-u5', 'p11', 'openai', '
 \set catalog_file :abs_srcdir '/litellm_sample.json'
 \set catalog `cat :catalog_file`
 SELECT credit_ledger.import_prices(:'catalog', 1000, valid_from => now() - interval '1 hour') AS written;
--- every per-token model, a tier rule per "_above_<N>k_tokens"; no
--- sample_spec, no image model
+-- every per-token model, a tier rule per "_above_<N>k_tokens", a batch
+-- rule for "_batches"; no sample_spec, no image model
 SELECT provider, model, input_price, output_price, cached_price, reasoning_price, cache_write_price,
-       min_input_tokens, markup_percent, valid_until IS NULL AS open
+       min_input_tokens, service_tier, markup_percent, valid_until IS NULL AS open
 FROM credit_ledger.price_rule WHERE description = 'import_prices' AND provider IN ('openai', 'anthropic', 'vertex_ai-language-models')
-ORDER BY model, min_input_tokens;
+ORDER BY model, min_input_tokens, service_tier NULLS FIRST;
 -- the same catalog again writes nothing and closes nothing
 SELECT credit_ledger.import_prices(:'catalog', 1000) AS written_again;
 SELECT count(*) AS imported, count(*) FILTER (WHERE valid_until IS NULL AND active) AS open
@@ -235,9 +235,12 @@ WHERE description = 'import_prices' AND provider IN ('openai', 'anthropic', 'ver
 -- 6,000 + 1,000 output at 22,500 per million = 1,522.5 -> 1,523)
 SELECT amount FROM credit_ledger.charge_usage(1701, 'p11-i1', 'imported', 'anthropic', 'claude-sonnet-4-20250514',
     '{"input_tokens": 250000, "output_tokens": 1000}');
-SELECT p.model, p.min_input_tokens
+-- and a batch call at the "_batches" prices: 100,000 x 1,250 + 20,000 x 5,000 -> 225
+SELECT amount FROM credit_ledger.charge_usage(1701, 'p11-i3', 'imported', 'openai', 'gpt-4o',
+    '{"prompt_tokens": 100000, "completion_tokens": 20000}', service_tier => 'batch');
+SELECT e.event_id, p.model, p.min_input_tokens, p.service_tier
 FROM credit_ledger.entries e JOIN credit_ledger.price_rule p ON p.id = e.price_rule_id
-WHERE e.account_id = 1701 AND e.event_id = 'p11-i1';
+WHERE e.account_id = 1701 AND e.event_id IN ('p11-i1', 'p11-i3') ORDER BY e.event_id;
 -- a new catalog (only Anthropic's, with a markup) replaces those rules at
 -- its valid_from: the old ones end then, the new ones start then
 SELECT credit_ledger.import_prices(:'catalog', 1000, 'anthropic', 10) AS written_anthropic;
@@ -247,6 +250,15 @@ SELECT model, min_input_tokens, markup_percent, valid_until IS NULL AS open,
 FROM credit_ledger.price_rule
 WHERE description = 'import_prices' AND provider = 'anthropic'
 ORDER BY model, min_input_tokens, valid_from;
+-- a catalog whose gpt-4o has no batch prices any more: the base rule is
+-- kept (same prices), the batch rule closed
+SELECT credit_ledger.import_prices(jsonb_build_object('gpt-4o',
+           (:'catalog'::jsonb -> 'gpt-4o') - 'input_cost_per_token_batches'::text
+                                           - 'output_cost_per_token_batches'::text),
+           1000, 'openai') AS written_without_batch;
+SELECT service_tier, count(*) FILTER (WHERE valid_until IS NULL) AS open, count(*) AS rules
+FROM credit_ledger.price_rule WHERE description = 'import_prices' AND model = 'gpt-4o'
+GROUP BY service_tier ORDER BY service_tier NULLS FIRST;
 -- 21 x 3,000 + 188,086 x 3,750 + 393 x 15,000 = 711.2805; x 1.1 = 782.40855 -> 783
 SELECT amount FROM credit_ledger.charge_usage(1701, 'p11-i2', 'imported', 'anthropic', 'claude-sonnet-4-20250514',
     '{"input_tokens": 21, "cache_creation_input_tokens": 188086, "output_tokens": 393}');
@@ -254,9 +266,9 @@ SELECT amount FROM credit_ledger.charge_usage(1701, 'p11-i2', 'imported', 'anthr
 -- x 1e6 = 0.8333325 -> 0.833333; 2e-08 x 0.333333 x 1e6 = 0.00666666 -> 0.006667
 BEGIN;
 SELECT credit_ledger.import_prices(:'catalog', 0.333333, 'openai', valid_from => now() + interval '1 day') AS written_openai;
-SELECT model, input_price, output_price, cached_price
+SELECT model, service_tier, input_price, output_price, cached_price
 FROM credit_ledger.price_rule WHERE description = 'import_prices' AND provider = 'openai' AND valid_from > now()
-ORDER BY model;
+ORDER BY model, service_tier NULLS FIRST;
 ROLLBACK;
 -- bad catalogs change nothing
 SELECT expect_error($$SELECT credit_ledger.import_prices('[]', 1000)$$);
