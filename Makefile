@@ -44,6 +44,7 @@ OBJS = \
 	src/ledger/utc.o \
 	src/pricing/price_quote.o \
 	src/pricing/price_rules.o \
+	src/pricing/usage_object.o \
 	src/store/catalog.o \
 	src/store/query.o \
 	src/store/row.o
@@ -63,14 +64,14 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds pricing_1_1
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race \
-	capture_race capture_expiry_race capture_cancel_race extend_sweep_race
+	capture_race capture_expiry_race capture_cancel_race extend_sweep_race import_prices_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

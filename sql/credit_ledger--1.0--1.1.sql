@@ -185,7 +185,7 @@ BEGIN
            COALESCE(pg_catalog.sum(e.output_tokens), 0)::bigint,
            COALESCE(pg_catalog.sum(e.cached_tokens), 0)::bigint,
            COALESCE(pg_catalog.sum(e.reasoning_tokens), 0)::bigint,
-           0::bigint
+           COALESCE(pg_catalog.sum(e.cache_write_tokens), 0)::bigint
     INTO credits, calls, input_tokens, output_tokens, cached_tokens, reasoning_tokens,
          cache_write_tokens
     FROM credit_ledger.entry e
@@ -1069,12 +1069,6 @@ ALTER TABLE credit_ledger.account ADD COLUMN max_pending_holds integer;
 COMMENT ON COLUMN credit_ledger.account.max_pending_holds IS
     'set_hold_limit''s: the most pending holds the account may have; a reserve past it is LD010 (NULL: no limit)';
 
--- consumption() counts captures: its index covers them
-DROP INDEX credit_ledger.entry_consumption;
-CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
-    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens)
-    WHERE kind IN ('deduct', 'confirm', 'capture');
-
 CREATE FUNCTION credit_ledger.capture(account_id bigint, hold_id bigint, amount bigint, event_id text,
                                       final boolean DEFAULT false,
                                       subject text DEFAULT NULL,
@@ -1316,3 +1310,206 @@ AS $$
 $$;
 COMMENT ON FUNCTION credit_ledger.verify(bigint) IS
     'recomputes every stored figure of one account (or all) from entries, buckets and holds, and each hold from its own entries; no rows = consistent';
+-- Pricing 1.1: cache writes, NULL prices, long-context and service tiers,
+-- markup, provider usage objects, catalog import (DESIGN 18)
+---------------------------------------------------------------------------
+
+-- The fifth token kind and the 1.1 rule fields. Existing rules keep every
+-- price they have: their cached and reasoning prices stay set, and their
+-- NULL cache_write_price bills cache writes (which 1.0 could not charge) at
+-- input_price, as the providers do without a price of their own.
+ALTER TABLE credit_ledger.price_rule
+    ALTER COLUMN cached_price DROP NOT NULL,
+    ALTER COLUMN reasoning_price DROP NOT NULL,
+    ADD COLUMN cache_write_price numeric,
+    ADD COLUMN min_input_tokens bigint NOT NULL DEFAULT 0,
+    ADD COLUMN service_tier text,
+    ADD COLUMN markup_percent numeric NOT NULL DEFAULT 0;
+COMMENT ON COLUMN credit_ledger.price_rule.cached_price IS 'credits per million cached input tokens (cache reads; at most 6 decimals); NULL = input_price';
+COMMENT ON COLUMN credit_ledger.price_rule.reasoning_price IS 'credits per million reasoning tokens (at most 6 decimals); NULL = output_price';
+COMMENT ON COLUMN credit_ledger.price_rule.cache_write_price IS 'credits per million cache-write input tokens (at most 6 decimals); NULL = input_price';
+COMMENT ON COLUMN credit_ledger.price_rule.min_input_tokens IS 'long-context tier: the rule applies only when the call''s input side (input + cached + cache-write tokens) reaches this; among a model''s rules the highest tier reached wins';
+COMMENT ON COLUMN credit_ledger.price_rule.service_tier IS 'the service tier the rule prices (batch, priority, flex ...); NULL = any tier';
+COMMENT ON COLUMN credit_ledger.price_rule.markup_percent IS 'the token cost is multiplied by 1 + markup_percent / 100 before request_price is added and the total rounded up once (at most 6 decimals, not negative)';
+
+ALTER TABLE credit_ledger.entry ADD COLUMN cache_write_tokens bigint;
+COMMENT ON COLUMN credit_ledger.entry.cache_write_tokens IS 'priced charges: cache-write input tokens billed';
+
+-- history() returns these rows, so it shows the column too
+CREATE OR REPLACE VIEW credit_ledger.entries AS
+SELECT entry_id, account_id, kind, amount, reserved_delta, balance_after, reserved_after,
+       event_id, hold_id, source, description, metadata, price_rule_id,
+       input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+       bucket_ids, bucket_amounts, ref_entry_id, created_at,
+       cache_write_tokens
+FROM credit_ledger.entry;
+COMMENT ON COLUMN credit_ledger.entries.cache_write_tokens IS 'priced charges: cache-write input tokens billed';
+
+CREATE FUNCTION credit_ledger.charge_usage(account_id bigint, event_id text,
+                                           scene text, provider text, model text,
+                                           usage jsonb,
+                                           hold_id bigint DEFAULT NULL,
+                                           subject text DEFAULT NULL,
+                                           service_tier text DEFAULT NULL,
+                                           metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result
+    LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_charge_usage';
+-- application roles are granted it by name (README, Roles)
+REVOKE ALL ON FUNCTION credit_ledger.charge_usage(bigint, text, text, text, text, jsonb, bigint, text, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.charge_usage(bigint, text, text, text, text, jsonb, bigint, text, text, jsonb) IS
+    'charge with the counts read from the provider''s usage object (OpenAI chat completions or responses, Anthropic); 22023 naming the field it cannot read; the entry''s metadata is {"usage": ...} unless metadata is given';
+
+-- A LiteLLM model_prices_and_context_window.json catalog as price rules:
+-- one rule per model (scene NULL, provider its litellm_provider), one per
+-- "_above_<N>k_tokens" tier (min_input_tokens N*1000 + 1: "above") and one
+-- per service tier the entry prices ("_batches" -> batch, "_flex" -> flex,
+-- "_priority" -> priority; at the base context tier).
+-- USD per token x credits_per_usd x 1,000,000 = credits per million tokens,
+-- rounded up to 6 decimals. A model's rule that says what the catalog says
+-- already is kept (importing the same catalog again writes nothing);
+-- otherwise the rules it replaces (the model's rules with its provider,
+-- scene NULL and no service tier or one of those three) are closed at
+-- valid_from, or withdrawn when they would start then. Entries without both per-token prices (images, audio
+-- seconds) and LiteLLM's own documentation entry sample_spec are skipped.
+-- One import at a time (the table lock); charges never wait for it, and
+-- they see all of it once it commits, or none.
+CREATE FUNCTION credit_ledger.import_prices(catalog jsonb, credits_per_usd numeric,
+                                            provider text DEFAULT NULL,
+                                            markup_percent numeric DEFAULT 0,
+                                            valid_from timestamptz DEFAULT pg_catalog.now())
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- the catalog's fields, in the order of the rule's price columns
+    fields constant text[] := ARRAY['input_cost_per_token', 'output_cost_per_token',
+        'cache_read_input_token_cost', 'output_cost_per_reasoning_token',
+        'cache_creation_input_token_cost'];
+    -- LiteLLM's suffixes of the service tiers' prices, and the tiers they name
+    tier_suffixes constant text[] := ARRAY['_batches', '_flex', '_priority'];
+    service_tiers constant text[] := ARRAY['batch', 'flex', 'priority'];
+    vf constant timestamptz := import_prices.valid_from;
+    model_key text;
+    spec jsonb;
+    rule_provider text;
+    v record;
+    field text;
+    cost jsonb;
+    prices numeric[];
+    current_rule credit_ledger.price_rule;
+    kept bigint[];
+    new_id bigint;
+    written integer := 0;
+BEGIN
+    PERFORM credit_ledger.require_arguments('import_prices',
+        ARRAY['catalog', 'credits_per_usd', 'markup_percent', 'valid_from'],
+        ARRAY[catalog IS NOT NULL, credits_per_usd IS NOT NULL,
+              import_prices.markup_percent IS NOT NULL, vf IS NOT NULL]);
+    IF jsonb_typeof(catalog) <> 'object' THEN
+        RAISE EXCEPTION 'catalog must be a JSON object'
+            USING ERRCODE = '22023',
+                  DETAIL = format('catalog is a JSON %s; LiteLLM''s catalog maps each model to its prices.',
+                                  jsonb_typeof(catalog));
+    END IF;
+    IF NOT credits_per_usd > 0 OR credits_per_usd IN ('NaN', 'Infinity') THEN
+        RAISE EXCEPTION 'credits_per_usd must be positive'
+            USING ERRCODE = '22023', DETAIL = format('credits_per_usd is %s.', credits_per_usd);
+    END IF;
+    LOCK TABLE credit_ledger.price_rule IN SHARE ROW EXCLUSIVE MODE;
+
+    FOR model_key, spec IN SELECT c.key, c.value FROM jsonb_each(catalog) c ORDER BY c.key LOOP
+        CONTINUE WHEN model_key = 'sample_spec';
+        IF jsonb_typeof(spec) <> 'object' THEN
+            RAISE EXCEPTION 'catalog entry "%" must be a JSON object', model_key
+                USING ERRCODE = '22023',
+                      DETAIL = format('catalog -> %s is a JSON %s.', model_key, jsonb_typeof(spec));
+        END IF;
+        rule_provider := spec ->> 'litellm_provider';
+        CONTINUE WHEN import_prices.provider IS NOT NULL
+                      AND rule_provider IS DISTINCT FROM import_prices.provider;
+        CONTINUE WHEN NOT (spec ? 'input_cost_per_token' AND spec ? 'output_cost_per_token');
+        -- the rules the entry makes: the base one, one per "_above_<N>k_tokens"
+        -- tier, one per service tier it prices ("_batches", "_flex", "_priority")
+        kept := '{}';
+        FOR v IN
+            SELECT NULL::text AS service_tier, '' AS suffix, 0::bigint AS min_tokens
+            UNION
+            SELECT NULL, '_above_' || m[1] || 'k_tokens', m[1]::bigint * 1000 + 1
+            FROM jsonb_object_keys(spec) k,
+                 LATERAL regexp_match(k, '^(?:' || array_to_string(fields, '|') || ')_above_([0-9]+)k_tokens$') m
+            WHERE m IS NOT NULL
+            UNION
+            SELECT t.tier, t.suffix, 0
+            FROM unnest(service_tiers, tier_suffixes) t(tier, suffix)
+            WHERE EXISTS (SELECT 1 FROM unnest(fields) f WHERE spec ? (f || t.suffix))
+            ORDER BY 1 NULLS FIRST, 3
+        LOOP
+            prices := '{}';
+            FOREACH field IN ARRAY fields LOOP
+                -- a tier's price of a kind, else the kind's base price (as LiteLLM bills)
+                cost := coalesce(spec -> (field || v.suffix), spec -> field);
+                IF cost IS NULL OR jsonb_typeof(cost) = 'null' THEN
+                    prices := prices || NULL::numeric;
+                ELSIF jsonb_typeof(cost) <> 'number' OR cost::numeric < 0 THEN
+                    RAISE EXCEPTION 'catalog entry "%" has an invalid %', model_key, field || v.suffix
+                        USING ERRCODE = '22023',
+                              DETAIL = format('%s is %s; a cost is a number of USD per token, 0 or more.',
+                                              field || v.suffix, cost);
+                ELSE
+                    prices := prices || trim_scale(ceil(cost::numeric * credits_per_usd * 1e12) / 1e6);
+                END IF;
+            END LOOP;
+            SELECT r.* INTO current_rule FROM credit_ledger.price_rule r
+            WHERE r.active AND r.scene IS NULL AND r.provider IS NOT DISTINCT FROM rule_provider
+              AND r.model = model_key AND r.service_tier IS NOT DISTINCT FROM v.service_tier
+              AND r.min_input_tokens = v.min_tokens AND r.valid_from <= vf AND (r.valid_until IS NULL OR r.valid_until > vf)
+            ORDER BY r.priority DESC, r.valid_from DESC, r.id DESC LIMIT 1;
+            IF FOUND
+               AND ARRAY[current_rule.input_price, current_rule.output_price, current_rule.cached_price,
+                         current_rule.reasoning_price, current_rule.cache_write_price]
+                   IS NOT DISTINCT FROM prices
+               AND current_rule.markup_percent = import_prices.markup_percent THEN
+                kept := kept || current_rule.id;
+                CONTINUE;
+            END IF;
+            INSERT INTO credit_ledger.price_rule (provider, model, input_price, output_price, cached_price,
+                                                  reasoning_price, cache_write_price, min_input_tokens,
+                                                  service_tier, markup_percent, valid_from, description)
+            VALUES (rule_provider, model_key, prices[1], prices[2], prices[3], prices[4], prices[5],
+                    v.min_tokens, v.service_tier, import_prices.markup_percent, vf, 'import_prices')
+            RETURNING id INTO new_id;
+            kept := kept || new_id;
+            written := written + 1;
+        END LOOP;
+        -- every other rule of the model's imported kinds open at vf is
+        -- replaced: one that started before ends at vf, one that would
+        -- start at vf is withdrawn (later ones keep their turn)
+        UPDATE credit_ledger.price_rule r
+        SET valid_until = CASE WHEN r.valid_from < vf THEN vf ELSE r.valid_until END,
+            active = r.valid_from < vf
+        WHERE r.active AND r.scene IS NULL AND r.provider IS NOT DISTINCT FROM rule_provider
+          AND r.model = model_key AND (r.service_tier IS NULL OR r.service_tier = ANY (service_tiers))
+          AND r.valid_from <= vf AND (r.valid_until IS NULL OR r.valid_until > vf)
+          AND r.id <> ALL (kept);
+    END LOOP;
+    RETURN written;
+END
+$$;
+REVOKE ALL ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz) IS
+    'loads a LiteLLM model_prices_and_context_window.json catalog (only provider''s models, NULL = all) as price rules valid from valid_from (with its _above_<N>k_tokens tiers and _batches, _flex, _priority service tiers), closing the rules they replace then; USD per token x credits_per_usd = credits per million tokens rounded up to 6 decimals; returns how many rules it wrote (0 for a catalog loaded already)';
+
+---------------------------------------------------------------------------
+-- The consumption index, built once for every 1.1 section above
+---------------------------------------------------------------------------
+
+-- consumption() and the spend counters read it as an index-only scan: it
+-- covers the 1.1 consumption kinds (capture) and columns (cache writes).
+-- Rebuilding it is the one step of the update that reads the whole ledger
+-- (README, "Upgrading": writes to entry wait while it runs), so every 1.1
+-- change to it is made here, in one build.
+DROP INDEX credit_ledger.entry_consumption;
+CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
+    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens)
+    WHERE kind IN ('deduct', 'confirm', 'capture');

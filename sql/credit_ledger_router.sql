@@ -9,6 +9,13 @@
 --                p1 'dbname=app host=shard1 port=5432', ...);   -- a power of two
 --   CREATE USER MAPPING FOR PUBLIC SERVER credit_ledger OPTIONS (user 'app');
 --
+-- and the config database (where the rule and product tables are edited) as
+-- the one-partition cluster credit_ledger_config, for import_prices:
+--
+--   CREATE SERVER credit_ledger_config FOREIGN DATA WRAPPER plproxy
+--       OPTIONS (p0 'dbname=config host=config.internal port=5432');
+--   CREATE USER MAPPING FOR PUBLIC SERVER credit_ledger_config OPTIONS (user 'ledger_operator');
+--
 -- Every shard is an ordinary server with the extension and its worker. This
 -- script creates schema credit_ledger with the public functions of the
 -- extension (1.0 and 1.1), same names, argument lists, defaults and result
@@ -21,6 +28,7 @@
 --   no row (an order no shard has is asked of shard 0 for its LD011);
 -- - quote, resolve_price and products() read reference data, the same on
 --   every shard (logical replication): they run on any one shard;
+--   import_prices writes it, on the config database;
 -- - the readings and housekeeping run on all shards and are merged: verify,
 --   sweep (summed), worker_status (a row per shard), the views as functions
 --   (accounts(), entries(), pending_holds(), expiring_grants(), events(),
@@ -60,7 +68,7 @@ CREATE TYPE credit_ledger.entries AS (
     source text, description text, metadata jsonb, price_rule_id bigint,
     input_tokens bigint, output_tokens bigint, cached_tokens bigint,
     reasoning_tokens bigint, bucket_ids bigint[], bucket_amounts bigint[],
-    ref_entry_id bigint, created_at timestamptz);
+    ref_entry_id bigint, created_at timestamptz, cache_write_tokens bigint);
 
 CREATE TYPE credit_ledger.pending_holds AS (
     hold_id bigint, account_id bigint, amount bigint, created_at timestamptz,
@@ -78,7 +86,8 @@ CREATE TYPE credit_ledger.price_rule AS (
     id bigint, scene text, provider text, model text, input_price numeric,
     output_price numeric, cached_price numeric, reasoning_price numeric,
     request_price numeric, min_charge bigint, priority integer,
-    valid_from timestamptz, valid_until timestamptz, active boolean, description text);
+    valid_from timestamptz, valid_until timestamptz, active boolean, description text,
+    cache_write_price numeric, min_input_tokens bigint, service_tier text, markup_percent numeric);
 
 CREATE TYPE credit_ledger.products AS (
     product_id bigint, sku text, name text, description text, credits bigint,
@@ -192,6 +201,16 @@ CREATE FUNCTION credit_ledger.charge(account_id bigint, event_id text,
     RETURNS credit_ledger.op_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
+CREATE FUNCTION credit_ledger.charge_usage(account_id bigint, event_id text,
+                                           scene text, provider text, model text,
+                                           usage jsonb,
+                                           hold_id bigint DEFAULT NULL,
+                                           subject text DEFAULT NULL,
+                                           service_tier text DEFAULT NULL,
+                                           metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.op_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
 CREATE FUNCTION credit_ledger.reward(account_id bigint, source text, event_id text,
                                      metadata jsonb DEFAULT NULL)
     RETURNS credit_ledger.op_result LANGUAGE plproxy
@@ -260,6 +279,16 @@ CREATE FUNCTION credit_ledger.quote(scene text, provider text, model text,
                                     service_tier text DEFAULT NULL)
     RETURNS bigint LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON ANY; $$;
+
+-- import_prices writes price rules: on the config database, the one place
+-- they are edited, from which they replicate to every shard. The operator
+-- describes it as the one-partition cluster credit_ledger_config.
+CREATE FUNCTION credit_ledger.import_prices(catalog jsonb, credits_per_usd numeric,
+                                            provider text DEFAULT NULL,
+                                            markup_percent numeric DEFAULT 0,
+                                            valid_from timestamptz DEFAULT pg_catalog.now())
+    RETURNS integer LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger_config'; RUN ON ANY; $$;
 
 CREATE FUNCTION credit_ledger.products()
     RETURNS SETOF credit_ledger.products LANGUAGE plproxy

@@ -173,6 +173,13 @@ else
 	echo "== skipped: reserve + 3 captures + final (no credit_ledger.capture in this build)"
 fi
 
+# rules_round before|after IMPL: the catalog's rules are active for the
+# rules_1000 rounds only (each switch makes every session reload its rules)
+rules_round() {
+	[ "$1" = before ] || return 0
+	psql_bench -c "UPDATE credit_ledger.price_rule SET active = ('$2' = 'rules_1000')
+		WHERE description = 'bench catalog'" >/dev/null
+}
 if has_function charge; then
 	psql_bench -f "$BENCH/plpgsql_charge.sql"
 	for schema in credit_ledger bench_plpgsql; do
@@ -180,6 +187,12 @@ if has_function charge; then
 	done
 	scenario charge_8 "charge (price resolution included)" 8 - "${SPREAD[@]}" -- \
 		credit_ledger=charge_ledger.pgb minimal_sql=charge_minimal.pgb plpgsql=charge_plpgsql.pgb
+	# the same charge with 990 more rules (test/bench/many_rules.sql, the
+	# shape of an imported catalog) switched on: a call finds its model's
+	# rules by hash, so the ratio should stay at 0.95 or above
+	psql_bench -f "$BENCH/many_rules.sql"
+	scenario charge_rules_8 "charge with 1,000 rules vs 10 rules" 8 rules_round "${SPREAD[@]}" -- \
+		rules_1000=charge_ledger.pgb rules_10=charge_ledger.pgb
 else
 	echo "== skipped: charge (no credit_ledger.charge in this build)"
 fi

@@ -32,10 +32,10 @@ as_pg "$PG_BIN/psql" -X -q -h "$DIR/sock" -p "$PORT" -U postgres -d postgres \
 	-c "CREATE DATABASE $DB" -c "\\c $DB" -c "CREATE EXTENSION credit_ledger"
 
 echo "== demo"
-cp "$CL_REPO/test/demo.sql" "$DIR/demo.sql"
-chown postgres: "$DIR/demo.sql"
+cp "$CL_REPO/test/demo.sql" "$CL_REPO/test/litellm_sample.json" "$DIR/"
+chown postgres: "$DIR/demo.sql" "$DIR/litellm_sample.json"
 as_pg "$PG_BIN/psql" -X -h "$DIR/sock" -p "$PORT" -U postgres -d "$DB" \
-	-v ON_ERROR_STOP=1 -f "$DIR/demo.sql"
+	-v ON_ERROR_STOP=1 -v sample_catalog="$DIR/litellm_sample.json" -f "$DIR/demo.sql"
 
 cat <<MSG
 

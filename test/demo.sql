@@ -200,3 +200,42 @@ SELECT (credit_ledger.reserve(90, 10, 'demo-h1')).amount, (credit_ledger.reserve
        (credit_ledger.reserve(90, 10, 'demo-h3')).amount;
 SELECT pg_temp.show_refusal($$SELECT credit_ledger.reserve(90, 10, 'demo-h4')$$);
 SELECT count(*) AS inconsistencies FROM credit_ledger.verify(90);
+-- Pricing 1.1: a provider's price catalog imported (the hand-written sample
+-- of LiteLLM's model_prices_and_context_window.json in test/, passed in by
+-- the script as :sample_catalog), then usage objects charged as each
+-- provider returns them. Importing the same catalog again writes nothing.
+\set catalog `cat :sample_catalog`
+-- (the statements are shown as typed, not with the whole catalog in them)
+\set ECHO none
+\echo 'SELECT credit_ledger.import_prices(:''catalog'', 1000) AS rules_written;'
+SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written;
+\echo 'SELECT credit_ledger.import_prices(:''catalog'', 1000) AS rules_written_again;'
+SELECT credit_ledger.import_prices(:'catalog', 1000) AS rules_written_again;
+\set ECHO queries
+SELECT provider, model, input_price, output_price, cached_price, cache_write_price, min_input_tokens,
+       service_tier
+FROM credit_ledger.price_rule WHERE description = 'import_prices'
+ORDER BY model, min_input_tokens, service_tier NULLS FIRST;
+SELECT balance FROM credit_ledger.grant_credits(43, 100000, 'demo-pricing-topup');
+-- OpenAI chat completions: the cached tokens are part of prompt_tokens
+SELECT amount FROM credit_ledger.charge_usage(43, 'demo-usage-openai', 'chat', 'openai', 'gpt-4o',
+    '{"prompt_tokens": 2006, "completion_tokens": 300, "prompt_tokens_details": {"cached_tokens": 1920}}');
+-- OpenAI responses: the reasoning tokens are part of output_tokens
+SELECT amount FROM credit_ledger.charge_usage(43, 'demo-usage-responses', 'chat', 'openai', 'o4-mini',
+    '{"input_tokens": 75, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 1186,
+      "output_tokens_details": {"reasoning_tokens": 1024}}');
+-- Anthropic: input, cache reads and cache writes are disjoint; above 200k
+-- input tokens the long-context tier's rule prices the call
+SELECT amount FROM credit_ledger.charge_usage(43, 'demo-usage-anthropic', 'chat', 'anthropic',
+    'claude-sonnet-4-20250514',
+    '{"input_tokens": 21, "cache_creation_input_tokens": 188086, "cache_read_input_tokens": 0, "output_tokens": 393}');
+SELECT amount FROM credit_ledger.charge_usage(43, 'demo-usage-long', 'chat', 'anthropic',
+    'claude-sonnet-4-20250514', '{"input_tokens": 250000, "output_tokens": 2000}');
+SELECT e.event_id, e.amount, e.input_tokens, e.cached_tokens, e.cache_write_tokens, e.output_tokens,
+       e.reasoning_tokens, r.min_input_tokens AS tier
+FROM credit_ledger.entries e JOIN credit_ledger.price_rule r ON r.id = e.price_rule_id
+WHERE e.account_id = 43 AND e.event_id LIKE 'demo-usage-%' ORDER BY e.entry_id;
+-- a usage object it cannot read is refused, naming the field
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.charge_usage(43, 'demo-usage-bad', 'chat', 'openai', 'gpt-4o',
+    '{"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 11}}')$$);
+SELECT credits, calls, cached_tokens, cache_write_tokens FROM credit_ledger.consumption(43);

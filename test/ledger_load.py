@@ -20,6 +20,7 @@ and every invariant holds.
 import argparse
 import collections
 import datetime
+import json
 import random
 import sys
 import threading
@@ -230,6 +231,23 @@ def op_charge(c, account):
                   c.rng.randint(0, 5000)), eid)
 
 
+def op_charge_usage(c, account):
+    """Priced usage as the provider returned it: an OpenAI usage object (its
+    cached tokens part of the prompt's) or an Anthropic one (cache reads and
+    writes apart from the input). The rule is charge's (SETUP)."""
+    eid = c.new_event_id()
+    if c.rng.random() < 0.5:
+        prompt = c.rng.randint(0, 20000)
+        usage = {'prompt_tokens': prompt, 'completion_tokens': c.rng.randint(0, 5000),
+                 'prompt_tokens_details': {'cached_tokens': c.rng.randint(0, prompt)}}
+    else:
+        usage = {'input_tokens': c.rng.randint(0, 5000), 'output_tokens': c.rng.randint(0, 5000),
+                 'cache_read_input_tokens': c.rng.randint(0, 20000),
+                 'cache_creation_input_tokens': c.rng.randint(0, 5000)}
+    return money('charge_usage', account, 'charge_usage',
+                 (account, eid, PRICED[0], PRICED[1], PRICED[2], json.dumps(usage)), eid)
+
+
 def op_reward(c, account):
     eid = c.new_event_id()
     return money('reward', account, 'reward', (account, 'stress_bonus', eid), eid)
@@ -278,6 +296,7 @@ OPERATIONS = {
     'confirm_held': (3, op_confirm_held, 'confirm'),
     'cancel': (3, op_cancel, 'cancel'),
     'charge': (10, op_charge, 'charge'),
+    'charge_usage': (4, op_charge_usage, 'charge_usage'),
     'reward': (3, op_reward, 'reward'),
     'order': (3, op_order, 'pay_order'),
     'void': (1, op_void, 'void_grant'),
@@ -462,7 +481,7 @@ class Client(threading.Thread):
             s.problem('%s %r: a fresh event_id was answered as a replay' % (call.op, call.params))
         with s.lock:
             s.acknowledged[(call.account, call.event_id)] = call.answer
-            if call.op in ('deduct', 'charge', 'reserve', 'capture'):
+            if call.op in ('deduct', 'charge', 'charge_usage', 'reserve', 'capture'):
                 s.charges[call.account].append(call.event_id)
             if call.op in ('reserve', 'reserve_agent'):
                 s.holds[call.account].append((row['hold_id'], row['amount']))

@@ -34,9 +34,9 @@ fi
 
 psql_in -q -d postgres -c "CREATE DATABASE demo"
 psql_in -q -d demo -c "CREATE EXTENSION credit_ledger"
-cp "$CL_REPO/test/demo.sql" "$DIR/demo.sql"
-chown postgres: "$DIR/demo.sql"
-if psql_in -d demo -f "$DIR/demo.sql" >"$DIR/demo.out" 2>&1; then
+cp "$CL_REPO/test/demo.sql" "$CL_REPO/test/litellm_sample.json" "$DIR/"
+chown postgres: "$DIR/demo.sql" "$DIR/litellm_sample.json"
+if psql_in -d demo -v sample_catalog="$DIR/litellm_sample.json" -f "$DIR/demo.sql" >"$DIR/demo.out" 2>&1; then
 	echo "readme: test/demo.sql ran without an error ($(grep -c 'NOTICE:  SQLSTATE' "$DIR/demo.out") refusals shown)"
 else
 	cat "$DIR/demo.out"

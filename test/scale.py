@@ -178,6 +178,21 @@ def check_reference(router, config, shards, one_per_shard):
           after)
     check('quote through the router: the new price',
           rows(router, "SELECT credit_ledger.quote('scale', 'p', 'm', 5)") == [(15,)])
+    # a catalog imported through the router lands on the config database and
+    # reaches every shard: 2e-06 USD per token x 1000 credits per USD = 2000
+    # credits per million tokens, so a million input tokens cost 2000
+    written = rows(router, """SELECT credit_ledger.import_prices('{"scale-imported":
+        {"litellm_provider": "p", "input_cost_per_token": 2e-06, "output_cost_per_token": 2e-06}}', 1000)""")
+    check('import_prices through the router writes the rule on the config database',
+          written == [(1,)] and rows(config, "SELECT input_price FROM credit_ledger.price_rule"
+                                     " WHERE model = 'scale-imported'") == [(2000,)], written)
+    wait_until('the imported rule reaches every shard', lambda: everywhere(
+        "SELECT input_price FROM credit_ledger.price_rule WHERE model = 'scale-imported'", [(2000,)]))
+    imported = [rows(router, "SELECT amount FROM credit_ledger.charge_usage(%s, %s, 'scale', 'p',"
+                     " 'scale-imported', '{\"input_tokens\": 1000000, \"output_tokens\": 0}')",
+                     (a, f'imported-{a}'))[0][0] for a in one_per_shard]
+    check('charge_usage through the router on every shard uses the imported rule', imported == [2000] * 4,
+          imported)
     got = rows(router, "SELECT amount FROM credit_ledger.reward(%s, 'scale-signup', 'rw-1')",
                (one_per_shard[2],))
     check('reward through the router uses the replicated reward rule', got == [(7,)], got)

@@ -75,6 +75,9 @@ router_db() {
 	psql_on router "$ROUTER_PORT" "$db" -c "CREATE EXTENSION plproxy" \
 		-c "CREATE SERVER credit_ledger FOREIGN DATA WRAPPER plproxy OPTIONS ($opts)" \
 		-c "CREATE USER MAPPING FOR PUBLIC SERVER credit_ledger OPTIONS (user 'postgres')" \
+		-c "CREATE SERVER credit_ledger_config FOREIGN DATA WRAPPER plproxy
+		    OPTIONS (p0 '$(dsn "$DIR/router" "$ROUTER_PORT" config)')" \
+		-c "CREATE USER MAPPING FOR PUBLIC SERVER credit_ledger_config OPTIONS (user 'postgres')" \
 		-f "$CL_REPO/sql/credit_ledger_router.sql"
 }
 router_db router "$SHARDS"

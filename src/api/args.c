@@ -90,6 +90,16 @@ arg_count(FunctionCallInfo fcinfo, int argno, const char *name)
 	return arg_int64_at_least(fcinfo, argno, name, 0);
 }
 
+/*
+ * A count a 1.0 declaration lacks (the 1.1 library serves a 1.0 schema):
+ * 0 there; else as arg_count (NULL is 22004, like every count).
+ */
+int64
+arg_count_since_1_1(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	return argno < PG_NARGS() ? arg_count(fcinfo, argno, name) : 0;
+}
+
 static void
 arg_require_size(FunctionCallInfo fcinfo, int argno, const char *name)
 {

@@ -22,6 +22,7 @@ extern void args_init(void);
 extern void arg_require_not_null(FunctionCallInfo fcinfo, int argno, const char *name);
 extern int64 arg_positive_amount(FunctionCallInfo fcinfo, int argno, const char *name);
 extern int64 arg_count(FunctionCallInfo fcinfo, int argno, const char *name);
+extern int64 arg_count_since_1_1(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *name);
 extern bool arg_is_null(FunctionCallInfo fcinfo, int argno);
 extern bool arg_declared(FunctionCallInfo fcinfo, int argno);

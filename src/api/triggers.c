@@ -68,6 +68,10 @@ rule_row(FunctionCallInfo fcinfo, const char *name)
 	return row;
 }
 
+/*
+ * A column of the row by name. A 1.1 column reads as NULL in a 1.0 schema
+ * not yet updated (the 1.1 library checks its rows too).
+ */
 static Datum
 rule_field(const RuleRow *row, const char *column, bool *isnull)
 {
@@ -80,9 +84,8 @@ rule_field(const RuleRow *row, const char *column, bool *isnull)
 		if (!att->attisdropped && strcmp(NameStr(att->attname), column) == 0)
 			return heap_getattr(row->tuple, a + 1, desc, isnull);
 	}
-	elog(ERROR, "credit_ledger: %s has no column %s",
-		 RelationGetRelationName(row->trigdata->tg_relation), column);
-	return (Datum) 0;			/* keep compiler quiet */
+	*isnull = true;
+	return (Datum) 0;
 }
 
 static void
@@ -107,9 +110,9 @@ rule_text(const RuleRow *row, const char *column, const char *null_means)
 	return value;
 }
 
-/* A price: finite, zero or more, at most six decimals. */
+/* A price (or a markup, `what`): finite, zero or more, at most six decimals. */
 static void
-check_price(const RuleRow *row, const char *column)
+check_decimal(const RuleRow *row, const char *column, const char *what)
 {
 	bool		isnull;
 	Datum		price = rule_field(row, column, &isnull);
@@ -119,15 +122,15 @@ check_price(const RuleRow *row, const char *column)
 		return;
 	shown = DatumGetCString(DirectFunctionCall1(numeric_out, price));
 	if (numeric_is_nan(DatumGetNumeric(price)) || numeric_is_inf(DatumGetNumeric(price)))
-		rule_refuse(row, psprintf("%s is %s; a price must be a finite number.", column, shown));
+		rule_refuse(row, psprintf("%s is %s; %s must be a finite number.", column, shown, what));
 	if (DatumGetBool(DirectFunctionCall2(numeric_lt, price,
 										 NumericGetDatum(int64_to_numeric(0)))))
-		rule_refuse(row, psprintf("%s is %s; a price must not be negative.", column, shown));
+		rule_refuse(row, psprintf("%s is %s; %s must not be negative.", column, shown, what));
 	if (!DatumGetBool(DirectFunctionCall2(numeric_eq, price,
 										  DirectFunctionCall2(numeric_round, price,
 															  Int32GetDatum(PRICE_MAX_DECIMALS)))))
-		rule_refuse(row, psprintf("%s is %s; a price has at most %d decimals.",
-								  column, shown, PRICE_MAX_DECIMALS));
+		rule_refuse(row, psprintf("%s is %s; %s has at most %d decimals.",
+								  column, shown, what, PRICE_MAX_DECIMALS));
 }
 
 /* A model is a name or a prefix followed by one '*' at its end. */
@@ -154,23 +157,30 @@ Datum
 credit_ledger_check_price_rule(PG_FUNCTION_ARGS)
 {
 	RuleRow		row = rule_row(fcinfo, "check_price_rule");
-#define PRICE_NAME(kind, count, price) price,
+#define PRICE_NAME(kind, count, price, fallback, since_1_1) price,
 	const char *const prices[] = {TOKEN_KIND_LIST(PRICE_NAME) "request_price"};
 #undef PRICE_NAME
 	bool		isnull;
 	bool		until_null;
 	Datum		min_charge = rule_field(&row, "min_charge", &isnull);
+	Datum		min_input_tokens;
 	Datum		valid_from;
 	Datum		valid_until;
 
 	rule_text(&row, "scene", "use NULL for any scene");
 	rule_text(&row, "provider", "use NULL for any provider");
+	rule_text(&row, "service_tier", "use NULL for any service tier");
 	check_model(&row);
 	for (size_t i = 0; i < lengthof(prices); i++)
-		check_price(&row, prices[i]);
+		check_decimal(&row, prices[i], "a price");
+	check_decimal(&row, "markup_percent", "a markup");
 	if (!isnull && DatumGetInt64(min_charge) < 0)
 		rule_refuse(&row, psprintf("min_charge is %lld; it must not be negative.",
 								   (long long) DatumGetInt64(min_charge)));
+	min_input_tokens = rule_field(&row, "min_input_tokens", &isnull);
+	if (!isnull && DatumGetInt64(min_input_tokens) < 0)
+		rule_refuse(&row, psprintf("min_input_tokens is %lld; it must not be negative.",
+								   (long long) DatumGetInt64(min_input_tokens)));
 
 	valid_from = rule_field(&row, "valid_from", &isnull);
 	valid_until = rule_field(&row, "valid_until", &until_null);

@@ -28,7 +28,7 @@ static const RowColumnDef bucket_columns[] = {
 	{"granted", INT8OID}, {"remaining", INT8OID}, {"live", BOOLOID}
 };
 
-#define ENTRY_TOKEN_COLUMN_DEF(kind, count, price) {count, INT8OID},
+#define ENTRY_TOKEN_COLUMN_DEF(kind, count, price, fallback, since_1_1) {count, INT8OID, since_1_1},
 static const RowColumnDef entry_columns[] = {
 	{"account_id", INT8OID}, {"entry_id", INT8OID}, {"kind", TEXTOID}, {"amount", INT8OID},
 	{"reserved_delta", INT8OID}, {"balance_after", INT8OID}, {"reserved_after", INT8OID},

@@ -66,7 +66,7 @@ typedef enum BucketColumn
 	BUCKET_LIVE
 } BucketColumn;
 
-#define ENTRY_TOKEN_COLUMN(kind, count, price) ENTRY_##kind,
+#define ENTRY_TOKEN_COLUMN(kind, count, price, fallback, since_1_1) ENTRY_##kind,
 typedef enum EntryColumn
 {
 	ENTRY_ACCOUNT_ID = 1,

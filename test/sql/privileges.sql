@@ -46,6 +46,10 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.capture(bigint, bigint, bigint, text, boolean, text, jsonb),
     credit_ledger.extend_hold(bigint, bigint, interval, text)
 TO regress_ledger_app;
+-- 1.1: charging a provider's usage object as it came back
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.charge_usage(bigint, text, text, text, text, jsonb, bigint, text, text, jsonb)
+TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
@@ -71,6 +75,10 @@ GRANT EXECUTE ON FUNCTION
 TO regress_ledger_operator;
 GRANT EXECUTE ON FUNCTION credit_ledger.set_hold_limit(bigint, integer) TO regress_ledger_operator;
 GRANT USAGE ON SEQUENCE credit_ledger.product_product_id_seq TO regress_ledger_operator;
+-- 1.1: loading a price catalog writes price rules, as an operator does
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz)
+TO regress_ledger_operator;
 
 CREATE ROLE regress_ledger_nobody NOLOGIN;
 
@@ -144,6 +152,9 @@ WHERE p.account_id = 8001;
 SELECT balance, available FROM credit_ledger.balance(8001);
 SELECT amount FROM credit_ledger.charge(8001, 'priv-c1', 'priv', 'prov', 'model', 1000, 500);
 SELECT quote FROM credit_ledger.quote('priv', 'prov', 'model', 1000, 500) AS quote;
+SELECT amount FROM credit_ledger.charge_usage(8001, 'priv-u1', 'priv', 'prov', 'model',
+                                              '{"prompt_tokens": 1000, "completion_tokens": 500}');
+SELECT left(expect_error($$SELECT credit_ledger.import_prices('{}', 1000)$$), 5) AS import_prices;
 SELECT amount FROM credit_ledger.reward(8001, 'priv_bonus', 'priv-w1');
 SELECT credits, calls FROM credit_ledger.consumption(8001);
 SELECT kind, amount FROM credit_ledger.history(8001) ORDER BY entry_id;
@@ -170,6 +181,8 @@ SELECT credit_ledger.set_status(8001, 'frozen', 'review');
 SELECT credit_ledger.set_credit_limit(8001, 10);
 SELECT holds_expired >= 0 AS swept FROM credit_ledger.sweep();
 UPDATE credit_ledger.price_rule SET output_price = 3000 WHERE scene = 'priv';
+SELECT credit_ledger.import_prices('{"priv-model": {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}}',
+                                   1000, valid_from => now() + interval '1 day') AS imported;
 INSERT INTO credit_ledger.reward_rule (source, amount) VALUES ('priv_other', 5);
 SELECT left(expect_error($$DELETE FROM credit_ledger.reward_rule WHERE source = 'priv_other'$$), 5) AS delete_rule;
 SELECT * FROM credit_ledger.verify(8001);

@@ -29,7 +29,7 @@ SELECT i.indexrelid::regclass AS index,
 FROM pg_index i
 WHERE i.indrelid IN ('credit_ledger.account'::regclass, 'credit_ledger.bucket'::regclass,
                      'credit_ledger.entry'::regclass)
-ORDER BY 1::text;
+ORDER BY i.indexrelid::regclass::text;
 SET enable_seqscan = off;
 SELECT count(*) AS found_by_new_index FROM credit_ledger.entry
 WHERE source = 'rows-source' AND account_id = 7701;

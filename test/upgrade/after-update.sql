@@ -23,6 +23,13 @@ SELECT replayed AND amount = 300 AS reserve_replays FROM credit_ledger.reserve(1
 SELECT replayed AND amount = 180 AS confirm_replays FROM credit_ledger.confirm(1001, 1, 180);
 SELECT replayed AS cancel_replays FROM credit_ledger.cancel(1001, 2);
 SELECT replayed AS charge_replays FROM credit_ledger.charge(1001, 'c-1', 'chat', 'openai', 'gpt-4o', 12345, 800, 4000, 1500);
+-- the 1.0 rule (gpt-4o*; the load adds its own exact gpt-4o) keeps its
+-- prices (12345 x 2500 + 800 x 10000 + 4000 x 1250 + 1500 x 10000 per
+-- million, rounded up: 59), and bills the cache writes 1.0 had no price for
+-- at its input_price (1,000,000 x 2500 per million)
+SELECT credit_ledger.quote('chat', 'openai', 'gpt-4o-mini', 12345, 800, 4000, 1500) = 59
+       AND credit_ledger.quote('chat', 'openai', 'gpt-4o-mini', cache_write_tokens => 1000000) = 2500
+    AS rule_1_0_keeps_prices;
 SELECT replayed AS reward_replays FROM credit_ledger.reward(1001, 'checkin', 'rw-1');
 SELECT count(*) = :entries_before AS replays_wrote_nothing FROM credit_ledger.entries WHERE account_id = 1001;
 -- a 1.0 event under a different request is still LD004
