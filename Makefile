@@ -18,7 +18,9 @@ OBJS = \
 	src/api/resolve_price.o \
 	src/api/set_alert.o \
 	src/api/reward.o \
+	src/api/spend_period.o \
 	src/api/sweep.o \
+	src/api/transfer.o \
 	src/api/triggers.o \
 	src/api/void_grant.o \
 	src/api/worker_status.o \
@@ -34,10 +36,12 @@ OBJS = \
 	src/ledger/expiry.o \
 	src/ledger/hold.o \
 	src/ledger/idempotency.o \
+	src/ledger/limits.o \
 	src/ledger/money.o \
 	src/ledger/operation.o \
 	src/ledger/refund.o \
 	src/ledger/slices.o \
+	src/ledger/transfer.o \
 	src/ledger/utc.o \
 	src/pricing/price_quote.o \
 	src/pricing/price_rules.o \
@@ -60,7 +64,7 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop grant_lifecycle stored_request
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request teams transfers
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \

@@ -90,12 +90,14 @@ credit_ledger_charge(PG_FUNCTION_ARGS)
 	int64		hold_id;
 	bool		has_metadata;
 	Datum		metadata;
+	char	   *subject;
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	event_id = arg_event_id(fcinfo, 1, "event_id");
 	usage_args(fcinfo, 2, &usage);
 	hold_id = DatumGetInt64(arg_optional_datum(fcinfo, 9, &has_hold));
 	metadata = arg_optional_jsonb(fcinfo, 10, "metadata", &has_metadata);
+	subject = arg_subject(fcinfo, 11);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "charge");
 	request_add_optional_text(&op.request, "scene", usage.scene);
@@ -107,6 +109,7 @@ credit_ledger_charge(PG_FUNCTION_ARGS)
 		request_add_int64(&op.request, "hold_id", hold_id);
 	else
 		request_add_null(&op.request, "hold_id");
+	request_add_subject(&op.request, subject);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
@@ -124,14 +127,14 @@ credit_ledger_charge(PG_FUNCTION_ARGS)
 			hold_confirm(&op, &(HoldConfirm) {
 				.hold_id = hold_id, .has_amount = true, .amount = credits,
 				.metadata = metadata, .has_metadata = has_metadata,
-				.price_rule_id = price_rule_id, .tokens = usage.tokens
+				.price_rule_id = price_rule_id, .tokens = usage.tokens, .subject = subject
 			});
 		else
 			money_out(&op, &(MoneyOut) {
 				.kind = ENTRY_DEDUCT, .amount = credits, .source = "usage",
 				.description = usage_description(&usage),
 				.metadata = metadata, .has_metadata = has_metadata,
-				.price_rule_id = price_rule_id, .tokens = usage.tokens
+				.price_rule_id = price_rule_id, .tokens = usage.tokens, .subject = subject
 			});
 	}
 	PG_RETURN_DATUM(op_result(&op, fcinfo));

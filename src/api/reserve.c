@@ -25,19 +25,23 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
+	char	   *subject;
 
 	arg_money(fcinfo, 4, &args);
 	description = arg_optional_text(fcinfo, 5, "description");
 	metadata = arg_optional_jsonb(fcinfo, 6, "metadata", &has_metadata);
+	subject = arg_subject(fcinfo, 7);
 
 	op_init(&op, args.account_id, args.event_id, "reserve");
 	request_add_money(&op.request, &args);
+	request_add_subject(&op.request, subject);
 	expires_at = hold_expiry(PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3), &op.request);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 		hold_reserve(&op, &(HoldReserve) {
 			.amount = args.amount, .source = args.source, .description = description,
-			.metadata = metadata, .has_metadata = has_metadata, .expires_at = expires_at
+			.metadata = metadata, .has_metadata = has_metadata, .expires_at = expires_at,
+			.subject = subject
 		});
 	PG_RETURN_DATUM(op_result(&op, fcinfo));
 }

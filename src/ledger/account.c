@@ -97,6 +97,7 @@ account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 	acct->has_next_expiry = !isnull;
 	acct->low_balance = row_int64(row, ACCOUNT_LOW_BALANCE, &isnull);
 	acct->has_low_balance = !isnull;
+	acct->spend_limits = row_int64(row, ACCOUNT_SPEND_LIMITS, &isnull);
 	acct->available_locked = credits_sub(acct->balance, acct->reserved);
 	return true;
 }

@@ -34,6 +34,7 @@ typedef struct LedgerAccount
 	TimestampTz next_expiry_at; /* never later than the true next expiry */
 	bool		has_low_balance;	/* set_alert's threshold (1.1) */
 	int64		low_balance;
+	int64		spend_limits;	/* how many spend limits it has (1.1) */
 	int64		available_locked;	/* available as stored when the lock was taken */
 } LedgerAccount;
 

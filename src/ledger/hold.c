@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "store/query.h"
+#include "store/row.h"
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/entry.h"
@@ -27,6 +28,7 @@
 #include "ledger/utc.h"
 #include "ledger/hold.h"
 #include "ledger/idempotency.h"
+#include "ledger/limits.h"
 #include "ledger/money.h"
 
 #define TTL_MAX_YEARS 10000
@@ -173,9 +175,27 @@ hold_reserve(LedgerOp *op, const HoldReserve *r)
 	op->entry_id = entry_write(op, &(LedgerEntry) {
 		.kind = ENTRY_RESERVE, .reserved_delta = r->amount, .event_id = op->event_id,
 		.hold_id = op->hold_id, .source = r->source, .description = r->description,
-		.metadata = r->metadata, .has_metadata = r->has_metadata, .slices = &drawn
+		.metadata = r->metadata, .has_metadata = r->has_metadata, .slices = &drawn,
+		.subject = r->subject
 	});
 	op->amount = r->amount;
+	limits_count(op, &(SpendCount) {.hold_subject = r->subject, .held = r->amount});
+}
+
+/*
+ * The subject a hold was reserved for: its reserve entry's (found by the
+ * reserve's event_id, which the hold keeps). NULL: none, or a 1.0 schema.
+ */
+static char *
+hold_subject(LedgerOp *op, const char *event_id)
+{
+	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(event_id)};
+	Row		   *reserve = row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
+
+	if (reserve == NULL)
+		elog(ERROR, "credit_ledger: account %lld has no reserve entry for event_id \"%s\"",
+			 (long long) op->account_id, event_id);
+	return row_text(reserve, ENTRY_SUBJECT);
 }
 
 /* Loads a hold of the op's account; LD006 when the account has no such hold. */
@@ -184,7 +204,8 @@ hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 {
 	static CachedQuery q = {
 		"SELECT state, amount, slice_bucket_ids, slice_amounts, settled_amount,"
-		" result_entry_id, source FROM credit_ledger.hold WHERE account_id = $1 AND hold_id = $2",
+		" result_entry_id, source, event_id"
+		" FROM credit_ledger.hold WHERE account_id = $1 AND hold_id = $2",
 		2, {INT8OID, INT8OID}
 	};
 	Datum		values[2] = {Int64GetDatum(op->account_id), Int64GetDatum(hold_id)};
@@ -206,6 +227,8 @@ hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 	hold->has_settled_amount = !unsettled;
 	hold->result_entry_id = query_int64(0, 6, &isnull);
 	hold->source = query_text(0, 7);
+	hold->event_id = query_text(0, 8);
+	hold->subject = hold_subject(op, hold->event_id);
 }
 
 /*
@@ -323,8 +346,10 @@ hold_confirm(LedgerOp *op, const HoldConfirm *c)
 	Slices		unused;
 	int64		final;
 	int64		unbacked;
+	const char *subject;
 
 	hold_load(op, c->hold_id, &hold);
+	subject = c->subject ? c->subject : hold.subject;
 	final = c->has_amount ? c->amount : hold.amount;
 	if (!hold_require_pending(op, &hold, HOLD_CONFIRMED, hold.settled_amount == final))
 		return;
@@ -364,11 +389,16 @@ hold_confirm(LedgerOp *op, const HoldConfirm *c)
 		.kind = ENTRY_CONFIRM, .amount = -final, .reserved_delta = -hold.amount,
 		.event_id = op->event_id, .hold_id = c->hold_id, .source = hold.source,
 		.metadata = c->metadata, .has_metadata = c->has_metadata,
-		.price_rule_id = c->price_rule_id, .tokens = c->tokens, .slices = &consumed
+		.price_rule_id = c->price_rule_id, .tokens = c->tokens, .slices = &consumed,
+		.subject = subject
 	});
 	op->hold_id = c->hold_id;
 	op->amount = final;
 	op->acct.total_consumed = credits_add(op->acct.total_consumed, final);
+	/* what was held is consumed: only an excess over the hold raises a limit */
+	limits_count(op, &(SpendCount) {
+		.subject = subject, .used = final, .hold_subject = hold.subject, .held = -hold.amount
+	});
 	hold_settle(op, c->hold_id, HOLD_CONFIRMED, final, true, op->entry_id);
 	buckets_give_back(op, &unused, op->entry_id);
 }
@@ -391,6 +421,7 @@ hold_release(LedgerOp *op, const Hold *hold, EntryKind kind, HoldState state,
 	});
 	hold_settle(op, hold->hold_id, state, 0, false, entry_id);
 	buckets_give_back(op, &hold->slices, entry_id);
+	limits_count(op, &(SpendCount) {.hold_subject = hold->subject, .held = -hold->amount});
 	return entry_id;
 }
 
@@ -418,7 +449,7 @@ void
 holds_expire_due(LedgerOp *op)
 {
 	static CachedQuery q = {
-		"SELECT hold_id, amount, slice_bucket_ids, slice_amounts FROM credit_ledger.hold"
+		"SELECT hold_id, amount, slice_bucket_ids, slice_amounts, event_id FROM credit_ledger.hold"
 		" WHERE account_id = $1 AND state = 'pending' AND expires_at <= $2"
 		" ORDER BY hold_id",
 		2, {INT8OID, TIMESTAMPTZOID}
@@ -440,7 +471,11 @@ holds_expire_due(LedgerOp *op)
 		due[i].hold_id = query_int64(i, 1, NULL);
 		due[i].amount = query_int64(i, 2, NULL);
 		slices_from_arrays(&due[i].slices, query_datum(i, 3, &isnull), query_datum(i, 4, &isnull));
+		due[i].event_id = query_text(i, 5);
 	}
+	/* the subject counts only on spend limits: read where there are some */
+	for (uint64 i = 0; i < rows && op->acct.spend_limits > 0; i++)
+		due[i].subject = hold_subject(op, due[i].event_id);
 
 	for (uint64 i = 0; i < rows; i++)
 		events_hold_expired(op, due[i].hold_id, due[i].amount,

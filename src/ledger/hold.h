@@ -28,6 +28,8 @@ typedef struct Hold
 	int64		amount;			/* credits held */
 	Slices		slices;			/* drawn from buckets; the rest of amount is unbacked */
 	char	   *source;			/* the reserve's; NULL where not loaded */
+	char	   *event_id;		/* the reserve's */
+	char	   *subject;		/* the reserve's (its entry's); NULL: none or not loaded */
 	int64		settled_amount;
 	bool		has_settled_amount;
 	int64		result_entry_id;	/* 0 while pending */
@@ -42,6 +44,7 @@ typedef struct HoldReserve
 	Datum		metadata;
 	bool		has_metadata;
 	TimestampTz expires_at;
+	const char *subject;		/* who holds (NULL: none named) */
 } HoldReserve;
 
 /* A confirm of a hold; a priced charge also names its rule and tokens. */
@@ -54,6 +57,7 @@ typedef struct HoldConfirm
 	bool		has_metadata;
 	int64		price_rule_id;	/* 0 = not priced */
 	const int64 *tokens;		/* NULL = not priced */
+	const char *subject;		/* who spent; NULL: the hold's */
 } HoldConfirm;
 
 extern void hold_init(void);
