@@ -64,6 +64,16 @@ entry_next_id(void)
 	return nextval_internal(catalog_entry_sequence(), false);
 }
 
+/*
+ * The kinds consumption() counts (and spend limits with it): what callers
+ * spend, not an operator's negative adjust or a void.
+ */
+bool
+entry_kind_is_consumption(EntryKind kind)
+{
+	return kind == ENTRY_DEDUCT || kind == ENTRY_CONFIRM;
+}
+
 static void
 entry_set(Datum *values, bool *nulls, EntryColumn column, Datum value)
 {

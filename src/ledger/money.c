@@ -58,8 +58,8 @@ money_draw(LedgerOp *op, int64 amount, Slices *drawn)
 
 /*
  * Credits out: checks the credit limit, draws from the buckets (the rest
- * on credit), writes the entry with the slices it drew, and counts the
- * credits on the spend limits (LD009 past one).
+ * on credit), writes the entry with the slices it drew, and counts
+ * consumption on the spend limits (LD009 past one).
  */
 void
 money_out(LedgerOp *op, const MoneyOut *out)
@@ -78,5 +78,6 @@ money_out(LedgerOp *op, const MoneyOut *out)
 	});
 	op->amount = out->amount;
 	op->acct.total_consumed = credits_add(op->acct.total_consumed, out->amount);
-	limits_count(op, &(SpendCount) {.subject = out->subject, .used = out->amount});
+	if (entry_kind_is_consumption(out->kind))
+		limits_count(op, &(SpendCount) {.subject = out->subject, .used = out->amount});
 }

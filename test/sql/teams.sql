@@ -154,6 +154,13 @@ SELECT subject, period, used, held FROM credit_ledger.limits(8502) WHERE subject
 SELECT credit_ledger.set_spend_limit(8504, 'day', 0, 'blocked-key');
 SELECT expect_error($$SELECT * FROM credit_ledger.deduct(8504, 1, 'tm-e7', subject => 'blocked-key')$$);
 
+-- an operator's negative adjust is a correction, not spend: no limit counts it
+SELECT balance FROM credit_ledger.grant_credits(8505, 1000, 'tm-g5');
+SELECT credit_ledger.set_spend_limit(8505, 'day', 10);
+SELECT amount FROM credit_ledger.adjust(8505, -50, 'tm-adj', 'correction');
+SELECT subject, used, remaining FROM credit_ledger.limits(8505);
+SELECT count(*) AS inconsistencies FROM credit_ledger.verify(8505);
+
 -- the dashboards: per subject, and one subject
 SELECT * FROM credit_ledger.consumption_by_subject(8502);
 SELECT * FROM credit_ledger.consumption(8502, subject => 'agent-1');
