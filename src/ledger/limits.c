@@ -72,16 +72,13 @@ limit_load(LedgerOp *op, const Row *row, SpendLimit *l)
 static void
 limit_refuse(const LedgerOp *op, const SpendLimit *l, int64 requested)
 {
+	const char *whose = l->subject ? psprintf("subject \"%s\"", l->subject) : "whole account";
+
 	ereport(ERROR,
 			(errcode(ERRCODE_LD_SPEND_LIMIT),
 			 errmsg("spend limit reached"),
-			 l->subject ?
-			 errdetail("Account %lld, subject \"%s\": %s limit %lld, used %lld, held %lld, requested %lld.",
-					   (long long) op->account_id, l->subject, utc_period_name(l->period),
-					   (long long) l->max_credits, (long long) l->used, (long long) l->held,
-					   (long long) requested) :
-			 errdetail("Account %lld, whole account: %s limit %lld, used %lld, held %lld, requested %lld.",
-					   (long long) op->account_id, utc_period_name(l->period),
+			 errdetail("Account %lld, %s: %s limit %lld, used %lld, held %lld, requested %lld.",
+					   (long long) op->account_id, whose, utc_period_name(l->period),
 					   (long long) l->max_credits, (long long) l->used, (long long) l->held,
 					   (long long) requested)));
 }
