@@ -955,9 +955,9 @@ REVOKE ALL ON FUNCTION credit_ledger.expire_orders(integer) FROM PUBLIC;
 -- prove it; new rows are checked as before.
 ALTER TABLE credit_ledger.entry DROP CONSTRAINT entry_kind_check,
     ADD CONSTRAINT entry_kind_check CHECK (kind OPERATOR(pg_catalog.~)
-        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant)$')
+        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant|transfer_out|transfer_in)$')
     NOT VALID;
-COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant or extend_grant';
+COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant, extend_grant, transfer_out or transfer_in';
 
 CREATE FUNCTION credit_ledger.void_grant(account_id bigint, bucket_id bigint, event_id text,
                                          reason text DEFAULT NULL)
@@ -1095,13 +1095,6 @@ COMMENT ON COLUMN credit_ledger.transfer.created_at IS 'the instant of the trans
 
 SELECT pg_catalog.pg_extension_config_dump('credit_ledger.spend_limit', '');
 SELECT pg_catalog.pg_extension_config_dump('credit_ledger.transfer', '');
-
--- The entry kinds of 1.1 (the one definition: every 1.1 kind is added here).
-ALTER TABLE credit_ledger.entry DROP CONSTRAINT entry_kind_check,
-    ADD CONSTRAINT entry_kind_check CHECK (kind OPERATOR(pg_catalog.~)
-        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant|transfer_out|transfer_in)$')
-    NOT VALID;
-COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant, extend_grant, transfer_out or transfer_in';
 
 CREATE TYPE credit_ledger.transfer_result AS (
     out_entry_id    bigint,
