@@ -1059,8 +1059,11 @@ CREATE TABLE credit_ledger.spend_limit (
     reached_in    timestamptz,
     set_at        timestamptz NOT NULL
 );
-CREATE UNIQUE INDEX spend_limit_key ON credit_ledger.spend_limit (account_id, period, subject)
-    NULLS NOT DISTINCT;
+-- one limit per account, subject and period; a money call finds the
+-- whole account's limits ('' here: a subject is never empty) and its
+-- subject's, however many other subjects have limits
+CREATE UNIQUE INDEX spend_limit_key ON credit_ledger.spend_limit
+    (account_id, (COALESCE(subject, '')), period);
 COMMENT ON TABLE credit_ledger.spend_limit IS
     'credit_ledger: spend limits per account and subject per UTC day, week or month, with their counters (set_spend_limit; read them with limits())';
 COMMENT ON COLUMN credit_ledger.spend_limit.account_id IS 'the account';
@@ -1167,7 +1170,7 @@ BEGIN
                credit_ledger.held_for(set_spend_limit.account_id, set_spend_limit.subject), now_at
         FROM credit_ledger.consumption(set_spend_limit.account_id, span.starts_at, span.resets_at,
                                        set_spend_limit.subject) c
-        ON CONFLICT (account_id, period, subject)
+        ON CONFLICT (account_id, (COALESCE(subject, '')), period)
         DO UPDATE SET max_credits = EXCLUDED.max_credits, set_at = EXCLUDED.set_at;
     END IF;
     UPDATE credit_ledger.account a

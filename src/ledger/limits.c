@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "errors.h"
@@ -100,48 +101,68 @@ limit_store(Row *row, const SpendLimit *l)
 }
 
 /*
- * Counts the call on every limit of the account that applies to it. A
- * limit whose used + held the call raises is checked first: past
- * max_credits is LD009 (the call fails, so nothing it did stays). What a
- * call lowers or leaves as it is (a cancel, a confirm within its hold) is
- * never refused, even under a limit lowered meanwhile. The call that
- * leaves a limit with nothing remaining fires limit.reached, once per
- * period. Run it after the call's entry is written (the event names it).
- * An account without limits costs one comparison.
+ * Counts the call on one limit row, if it applies. A limit whose used +
+ * held the call raises is checked first: past max_credits is LD009 (the
+ * call fails, so nothing it did stays). What a call lowers or leaves as it
+ * is (a cancel, a confirm within its hold) is never refused, even under a
+ * limit lowered meanwhile. The call that leaves a limit with nothing
+ * remaining fires limit.reached, once per period.
+ */
+static void
+limit_count(LedgerOp *op, Row *row, const SpendCount *count)
+{
+	SpendLimit	l;
+	char	   *subject = row_text(row, SPEND_LIMIT_SUBJECT);
+	int64		used = limit_applies(subject, count->subject) ? count->used : 0;
+	int64		held = limit_applies(subject, count->hold_subject) ? count->held : 0;
+	int64		raised = credits_add(used, held);
+
+	if (used == 0 && held == 0)
+		return;
+	l.subject = subject;
+	limit_load(op, row, &l);
+	if (raised > 0 && credits_add(credits_add(l.used, l.held), raised) > l.max_credits)
+		limit_refuse(op, &l, raised);
+	l.used = credits_add(l.used, used);
+	l.held = credits_add(l.held, held);
+	if (raised > 0 && !l.reached && credits_add(l.used, l.held) >= l.max_credits)
+	{
+		events_limit_reached(op, l.subject, utc_period_name(l.period), l.max_credits,
+							 l.used, l.held);
+		l.reached = true;
+	}
+	limit_store(row, &l);
+}
+
+/* Counts the call on the limits of one subject ("": the whole account's). */
+static void
+limits_count_subject(LedgerOp *op, const char *subject, const SpendCount *count)
+{
+	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(subject)};
+	RowScan    *scan = row_scan_begin(op->rows, ROW_SPEND_LIMIT_BY_SUBJECT, keys);
+	Row		   *row;
+
+	while ((row = row_scan_next(scan)) != NULL)
+		limit_count(op, row, count);
+	row_scan_end(scan);
+}
+
+/*
+ * Counts the call on every limit of the account that applies to it: the
+ * whole account's and those of the subjects it names, each found by index
+ * (however many subjects have limits). Run it after the call's entry is
+ * written (a limit.reached event names it). An account without limits
+ * costs one comparison.
  */
 void
 limits_count(LedgerOp *op, const SpendCount *count)
 {
-	Datum		key = Int64GetDatum(op->account_id);
-	RowScan    *scan;
-	Row		   *row;
-
 	if (op->acct.spend_limits == 0)
 		return;
-	scan = row_scan_begin(op->rows, ROW_SPEND_LIMIT_BY_ACCOUNT, &key);
-	while ((row = row_scan_next(scan)) != NULL)
-	{
-		SpendLimit	l;
-		char	   *subject = row_text(row, SPEND_LIMIT_SUBJECT);
-		int64		used = limit_applies(subject, count->subject) ? count->used : 0;
-		int64		held = limit_applies(subject, count->hold_subject) ? count->held : 0;
-		int64		raised = credits_add(used, held);
-
-		if (used == 0 && held == 0)
-			continue;
-		l.subject = subject;
-		limit_load(op, row, &l);
-		if (raised > 0 && credits_add(credits_add(l.used, l.held), raised) > l.max_credits)
-			limit_refuse(op, &l, raised);
-		l.used = credits_add(l.used, used);
-		l.held = credits_add(l.held, held);
-		if (raised > 0 && !l.reached && credits_add(l.used, l.held) >= l.max_credits)
-		{
-			events_limit_reached(op, l.subject, utc_period_name(l.period), l.max_credits,
-								 l.used, l.held);
-			l.reached = true;
-		}
-		limit_store(row, &l);
-	}
-	row_scan_end(scan);
+	limits_count_subject(op, "", count);
+	if (count->subject != NULL)
+		limits_count_subject(op, count->subject, count);
+	if (count->hold_subject != NULL &&
+		(count->subject == NULL || strcmp(count->subject, count->hold_subject) != 0))
+		limits_count_subject(op, count->hold_subject, count);
 }

@@ -29,7 +29,7 @@ typedef enum RowIndexId
 	ROW_BUCKET_BY_ID,			/* bucket_pkey: account_id, bucket_id */
 	ROW_BUCKET_BURN_DOWN,		/* bucket_burn_down: account_id; live buckets, spending order */
 	ROW_ENTRY_BY_EVENT,			/* entry_event: account_id, event_id */
-	ROW_SPEND_LIMIT_BY_ACCOUNT, /* spend_limit_key: account_id; its limits */
+	ROW_SPEND_LIMIT_BY_SUBJECT, /* spend_limit_key: account_id, subject ('': none) */
 	ROW_INDEX_COUNT
 } RowIndexId;
 
