@@ -150,6 +150,10 @@ SELECT expect_error($$SELECT * FROM credit_ledger.limits(NULL)$$);
 -- a limit set mid-period counts what the period consumed already, and held
 SELECT credit_ledger.set_spend_limit(8502, 'day', 1000, 'agent-1');
 SELECT subject, period, used, held FROM credit_ledger.limits(8502) WHERE subject = 'agent-1';
+-- a hold of one limited subject confirmed for another: each gets its own count
+SELECT amount FROM credit_ledger.reserve(8502, 10, 'tm-h7', '1 hour', subject => 'agent-1');
+SELECT amount FROM credit_ledger.confirm(8502, (SELECT hold_id FROM credit_ledger.hold WHERE event_id = 'tm-h7'), 5, subject => 'agent-3');
+SELECT subject, used, held, remaining FROM credit_ledger.limits(8502) WHERE subject IN ('agent-1', 'agent-3');
 -- a limit of 0 blocks the subject
 SELECT credit_ledger.set_spend_limit(8504, 'day', 0, 'blocked-key');
 SELECT expect_error($$SELECT * FROM credit_ledger.deduct(8504, 1, 'tm-e7', subject => 'blocked-key')$$);
