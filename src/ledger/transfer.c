@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "store/query.h"
+#include "store/row.h"
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/debt.h"
@@ -62,13 +63,7 @@ transfer_require_held(const LedgerAccount *acct, int64 amount)
 void
 transfer_send(LedgerOp *from, int64 amount, Slices *drawn, TransferParts *parts)
 {
-	static CachedQuery q = {
-		"SELECT bucket_id, source, priority, expires_at FROM credit_ledger.bucket"
-		" WHERE account_id = $1 AND bucket_id = ANY ($2)",
-		2, {INT8OID, INT8ARRAYOID}
-	};
-	Datum		values[2];
-	uint64		rows;
+	Datum		keys[2] = {Int64GetDatum(from->account_id)};
 
 	account_require_active(&from->acct, false);
 	transfer_require_held(&from->acct, amount);
@@ -76,30 +71,24 @@ transfer_send(LedgerOp *from, int64 amount, Slices *drawn, TransferParts *parts)
 		elog(ERROR, "credit_ledger: account %lld holds less than its available",
 			 (long long) from->account_id);
 
-	values[0] = Int64GetDatum(from->account_id);
-	values[1] = slices_ids_array(drawn);
-	rows = query_run(&q, values, NULL, false, 0, QUERY_SELECT);
 	parts->count = drawn->count;
 	parts->parts = palloc0(sizeof(TransferPart) * Max(drawn->count, 1));
 	for (int i = 0; i < drawn->count; i++)
 	{
 		TransferPart *p = &parts->parts[i];
+		Row		   *bucket;
+		bool		isnull;
 
-		p->amount = drawn->amounts[i];
-		for (uint64 r = 0; r < rows; r++)
-		{
-			bool		isnull;
-
-			if (query_int64(r, 1, NULL) != drawn->bucket_ids[i])
-				continue;
-			p->source = query_text(r, 2);
-			p->priority = DatumGetInt32(query_datum(r, 3, &isnull));
-			p->expires_at = DatumGetTimestampTz(query_datum(r, 4, &isnull));
-			p->has_expiry = !isnull;
-		}
-		if (p->source == NULL)
+		keys[1] = Int64GetDatum(drawn->bucket_ids[i]);
+		bucket = row_fetch(from->rows, ROW_BUCKET_BY_ID, keys);
+		if (bucket == NULL)
 			elog(ERROR, "credit_ledger: account %lld is missing bucket %lld it drew from",
 				 (long long) from->account_id, (long long) drawn->bucket_ids[i]);
+		p->amount = drawn->amounts[i];
+		p->source = row_text(bucket, BUCKET_SOURCE);
+		p->priority = DatumGetInt32(row_datum(bucket, BUCKET_PRIORITY, &isnull));
+		p->expires_at = DatumGetTimestampTz(row_datum(bucket, BUCKET_EXPIRES_AT, &isnull));
+		p->has_expiry = !isnull;
 	}
 }
 

@@ -25,7 +25,8 @@ static const RowColumnDef account_columns[] = {
 };
 static const RowColumnDef bucket_columns[] = {
 	{"account_id", INT8OID}, {"bucket_id", INT8OID}, {"source", TEXTOID},
-	{"granted", INT8OID}, {"remaining", INT8OID}, {"live", BOOLOID}
+	{"granted", INT8OID}, {"remaining", INT8OID}, {"live", BOOLOID},
+	{"priority", INT4OID}, {"expires_at", TIMESTAMPTZOID}
 };
 
 #define ENTRY_TOKEN_COLUMN_DEF(kind, count, price) {count, INT8OID},

@@ -65,7 +65,9 @@ typedef enum BucketColumn
 	BUCKET_SOURCE,
 	BUCKET_GRANTED,
 	BUCKET_REMAINING,
-	BUCKET_LIVE
+	BUCKET_LIVE,
+	BUCKET_PRIORITY,
+	BUCKET_EXPIRES_AT
 } BucketColumn;
 
 #define ENTRY_TOKEN_COLUMN(kind, count, price) ENTRY_##kind,
