@@ -20,7 +20,9 @@ OBJS = \
 	src/api/resolve_price.o \
 	src/api/set_alert.o \
 	src/api/reward.o \
+	src/api/spend_period.o \
 	src/api/sweep.o \
+	src/api/transfer.o \
 	src/api/triggers.o \
 	src/api/void_grant.o \
 	src/api/worker_status.o \
@@ -37,10 +39,12 @@ OBJS = \
 	src/ledger/expiry.o \
 	src/ledger/hold.o \
 	src/ledger/idempotency.o \
+	src/ledger/limits.o \
 	src/ledger/money.o \
 	src/ledger/operation.o \
 	src/ledger/refund.o \
 	src/ledger/slices.o \
+	src/ledger/transfer.o \
 	src/ledger/utc.o \
 	src/pricing/price_quote.o \
 	src/pricing/price_rules.o \
@@ -64,14 +68,16 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds pricing_1_1
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds pricing_1_1 \
+	teams transfers
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race \
-	capture_race capture_expiry_race capture_cancel_race extend_sweep_race import_prices_race
+	capture_race capture_expiry_race capture_cancel_race extend_sweep_race import_prices_race \
+	limit_race transfer_cross transfer_same_event
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

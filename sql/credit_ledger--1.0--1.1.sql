@@ -191,6 +191,7 @@ BEGIN
     FROM credit_ledger.entry e
     WHERE e.account_id OPERATOR(pg_catalog.=) consumption.account_id
       AND e.kind IN ('deduct', 'confirm', 'capture')
+      AND (consumption.subject IS NULL OR e.subject OPERATOR(pg_catalog.=) consumption.subject)
       AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
       -- plain bounds, so the consumption index bounds the scan by time; one
       -- microsecond (timestamptz's resolution) past the call's instant
@@ -208,6 +209,11 @@ BEGIN
       AND h.state OPERATOR(pg_catalog.=) 'pending'
       AND h.on_expiry OPERATOR(pg_catalog.=) 'capture'
       AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND (consumption.subject IS NULL OR EXISTS (
+          SELECT FROM credit_ledger.entry r
+          WHERE r.account_id OPERATOR(pg_catalog.=) h.account_id
+            AND r.event_id OPERATOR(pg_catalog.=) h.event_id
+            AND r.subject OPERATOR(pg_catalog.=) consumption.subject))
       AND h.expires_at OPERATOR(pg_catalog.>=) COALESCE(consumption.since, '-infinity')
       AND h.expires_at OPERATOR(pg_catalog.<) COALESCE(consumption.until,
           pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond');
@@ -968,9 +974,9 @@ REVOKE ALL ON FUNCTION credit_ledger.expire_orders(integer) FROM PUBLIC;
 -- prove it; new rows are checked as before.
 ALTER TABLE credit_ledger.entry DROP CONSTRAINT entry_kind_check,
     ADD CONSTRAINT entry_kind_check CHECK (kind OPERATOR(pg_catalog.~)
-        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant|capture|extend_hold)$')
+        '^(grant|deduct|reserve|confirm|cancel|expire_hold|expire_grant|refund|adjust|reward|void_grant|extend_grant|capture|extend_hold|transfer_out|transfer_in)$')
     NOT VALID;
-COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant, extend_grant, capture or extend_hold';
+COMMENT ON COLUMN credit_ledger.entry.kind IS 'grant, deduct, reserve, confirm, cancel, expire_hold, expire_grant, refund, adjust, reward, void_grant, extend_grant, capture, extend_hold, transfer_out or transfer_in';
 
 CREATE FUNCTION credit_ledger.void_grant(account_id bigint, bucket_id bigint, event_id text,
                                          reason text DEFAULT NULL)
@@ -1180,8 +1186,333 @@ CROSS JOIN LATERAL (
 COMMENT ON COLUMN credit_ledger.accounts.balance IS 'credits posted: live bucket credits plus held slices, minus debt, with due expiries applied (a hold that captures on expiry charged)';
 COMMENT ON COLUMN credit_ledger.accounts.total_consumed IS 'all credits consumed by deducts, captures, confirms, charges and negative adjustments (due captures on expiry included)';
 
--- verify() with the holds of 1.1: what a hold holds is amount - captured,
--- captures are consumption, and each hold is checked against its entries.
+---------------------------------------------------------------------------
+-- Teams: subjects, spend limits per period, dashboards, transfers (DESIGN 15)
+---------------------------------------------------------------------------
+
+-- Who spent inside an account: a member, an API key, an agent session.
+-- Written by every money-out call that names one (NULL: none named).
+ALTER TABLE credit_ledger.entry ADD COLUMN subject text;
+COMMENT ON COLUMN credit_ledger.entry.subject IS
+    'who spent inside the account (a member, an API key, an agent session), as the money-out call named it; NULL: none named';
+
+-- The entries view and history() gain the subject (the view's last column).
+CREATE OR REPLACE VIEW credit_ledger.entries AS
+SELECT entry_id, account_id, kind, amount, reserved_delta, balance_after, reserved_after,
+       event_id, hold_id, source, description, metadata, price_rule_id,
+       input_tokens, output_tokens, cached_tokens, reasoning_tokens,
+       bucket_ids, bucket_amounts, ref_entry_id, created_at, subject
+FROM credit_ledger.entry;
+COMMENT ON COLUMN credit_ledger.entries.subject IS
+    'who spent inside the account (member, API key, agent session); NULL: none named';
+
+-- How many spend limits the account has: a money-out call on an account
+-- with none reads no limit at all.
+ALTER TABLE credit_ledger.account ADD COLUMN spend_limits bigint NOT NULL DEFAULT 0;
+COMMENT ON COLUMN credit_ledger.account.spend_limits IS
+    'how many spend limits (set_spend_limit) the account has; 0: money-out calls check none';
+
+-- One spend limit, with its counters, updated under the account lock by
+-- every money-out call that it applies to: used counts the consumption of
+-- the period that starts at period_start, held the pending holds. So a
+-- check reads this row, never the period's entries; verify() recomputes
+-- both from the entries and holds.
+CREATE TABLE credit_ledger.spend_limit (
+    account_id    bigint NOT NULL,
+    subject       text,
+    period        text NOT NULL CHECK (period IN ('day', 'week', 'month')),
+    max_credits   bigint NOT NULL CHECK (max_credits >= 0),
+    period_start  timestamptz NOT NULL,
+    used          bigint NOT NULL CHECK (used >= 0),
+    held          bigint NOT NULL CHECK (held >= 0),
+    reached_in    timestamptz,
+    set_at        timestamptz NOT NULL
+);
+-- one limit per account, subject and period; a money call finds the
+-- whole account's limits ('' here: a subject is never empty) and its
+-- subject's, however many other subjects have limits
+CREATE UNIQUE INDEX spend_limit_key ON credit_ledger.spend_limit
+    (account_id, (COALESCE(subject, '')), period);
+COMMENT ON TABLE credit_ledger.spend_limit IS
+    'credit_ledger: spend limits per account and subject per UTC day, week or month, with their counters (set_spend_limit; read them with limits())';
+COMMENT ON COLUMN credit_ledger.spend_limit.account_id IS 'the account';
+COMMENT ON COLUMN credit_ledger.spend_limit.subject IS 'the subject the limit caps; NULL: the whole account';
+COMMENT ON COLUMN credit_ledger.spend_limit.period IS 'day, week (from Monday) or month, on the UTC calendar';
+COMMENT ON COLUMN credit_ledger.spend_limit.max_credits IS 'most credits consumed in a period plus pending holds';
+COMMENT ON COLUMN credit_ledger.spend_limit.period_start IS 'the start of the period used counts (an older one: nothing used in the current period yet)';
+COMMENT ON COLUMN credit_ledger.spend_limit.used IS 'credits consumed in the period from period_start (refunds not subtracted, as in consumption())';
+COMMENT ON COLUMN credit_ledger.spend_limit.held IS 'credits held by pending holds the limit applies to';
+COMMENT ON COLUMN credit_ledger.spend_limit.reached_in IS 'the start of the last period in which the limit was reached (its limit.reached event)';
+COMMENT ON COLUMN credit_ledger.spend_limit.set_at IS 'when set_spend_limit last set it';
+
+-- One row per transfer: its two entries, on two accounts.
+CREATE TABLE credit_ledger.transfer (
+    from_account  bigint NOT NULL,
+    out_entry_id  bigint NOT NULL,
+    to_account    bigint NOT NULL,
+    in_entry_id   bigint NOT NULL,
+    amount        bigint NOT NULL CHECK (amount > 0),
+    created_at    timestamptz NOT NULL,
+    PRIMARY KEY (from_account, out_entry_id)
+);
+CREATE INDEX transfer_to ON credit_ledger.transfer (to_account, in_entry_id);
+COMMENT ON TABLE credit_ledger.transfer IS
+    'credit_ledger: transfers between two accounts, each the pair of its transfer_out and transfer_in entries';
+COMMENT ON COLUMN credit_ledger.transfer.from_account IS 'the account the credits left';
+COMMENT ON COLUMN credit_ledger.transfer.out_entry_id IS 'its transfer_out entry (carries the event_id)';
+COMMENT ON COLUMN credit_ledger.transfer.to_account IS 'the account the credits entered';
+COMMENT ON COLUMN credit_ledger.transfer.in_entry_id IS 'its transfer_in entry';
+COMMENT ON COLUMN credit_ledger.transfer.amount IS 'credits moved';
+COMMENT ON COLUMN credit_ledger.transfer.created_at IS 'the instant of the transfer';
+
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.spend_limit', '');
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.transfer', '');
+
+CREATE TYPE credit_ledger.transfer_result AS (
+    out_entry_id    bigint,
+    in_entry_id     bigint,
+    from_balance    bigint,
+    from_available  bigint,
+    to_balance      bigint,
+    to_available    bigint,
+    replayed        boolean
+);
+COMMENT ON TYPE credit_ledger.transfer_result IS
+    'result of transfer(): its two entries and both accounts'' figures after it; replayed = true for an earlier identical transfer''s result';
+COMMENT ON COLUMN credit_ledger.transfer_result.out_entry_id IS 'the transfer_out entry on the sending account';
+COMMENT ON COLUMN credit_ledger.transfer_result.in_entry_id IS 'the transfer_in entry on the receiving account';
+COMMENT ON COLUMN credit_ledger.transfer_result.from_balance IS 'the sender''s balance after the transfer';
+COMMENT ON COLUMN credit_ledger.transfer_result.from_available IS 'the sender''s available after the transfer';
+COMMENT ON COLUMN credit_ledger.transfer_result.to_balance IS 'the receiver''s balance after the transfer';
+COMMENT ON COLUMN credit_ledger.transfer_result.to_available IS 'the receiver''s available after the transfer';
+COMMENT ON COLUMN credit_ledger.transfer_result.replayed IS 'true when the event_id was used before by the same transfer: nothing happened again';
+
+-- The UTC calendar period that holds an instant: the one rule the money
+-- calls (in C), limits(), set_spend_limit() and verify() all use.
+CREATE FUNCTION credit_ledger.spend_period(period text, at timestamptz,
+                                           OUT starts_at timestamptz, OUT resets_at timestamptz)
+    RETURNS record
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'credit_ledger_spend_period';
+COMMENT ON FUNCTION credit_ledger.spend_period(text, timestamptz) IS
+    'the UTC day, week (from Monday) or month that holds the instant at: [starts_at, resets_at); 22023 for another period';
+
+CREATE FUNCTION credit_ledger.set_spend_limit(account_id bigint, period text, max_credits bigint,
+                                              subject text DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    span record;
+    now_at timestamptz := statement_timestamp();
+BEGIN
+    PERFORM credit_ledger.require_arguments('set_spend_limit', ARRAY['account_id', 'period'],
+        ARRAY[set_spend_limit.account_id IS NOT NULL, set_spend_limit.period IS NOT NULL]);
+    IF set_spend_limit.max_credits < 0 THEN
+        RAISE EXCEPTION 'max_credits must not be negative'
+            USING ERRCODE = '22023', DETAIL = format('max_credits is %s.', set_spend_limit.max_credits);
+    END IF;
+    IF set_spend_limit.subject = '' THEN
+        RAISE EXCEPTION 'subject must not be empty'
+            USING ERRCODE = '22023',
+                  DETAIL = 'credit_ledger.set_spend_limit() was called with an empty subject; NULL limits the whole account.';
+    END IF;
+    span := credit_ledger.spend_period(set_spend_limit.period, now_at);
+    -- the account lock every money call takes first: counters start exact
+    PERFORM FROM credit_ledger.account a WHERE a.account_id = set_spend_limit.account_id
+    FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'account not found'
+            USING ERRCODE = 'LD002', DETAIL = format('Account %s does not exist.', set_spend_limit.account_id);
+    END IF;
+    IF set_spend_limit.max_credits IS NULL THEN
+        DELETE FROM credit_ledger.spend_limit l
+        WHERE l.account_id = set_spend_limit.account_id AND l.period = set_spend_limit.period
+          AND l.subject IS NOT DISTINCT FROM set_spend_limit.subject;
+    ELSE
+        -- a new limit counts what the period consumed so far and what is held
+        INSERT INTO credit_ledger.spend_limit AS l (account_id, subject, period, max_credits,
+                                                    period_start, used, held, set_at)
+        SELECT set_spend_limit.account_id, set_spend_limit.subject, set_spend_limit.period,
+               set_spend_limit.max_credits, span.starts_at, c.credits,
+               credit_ledger.held_for(set_spend_limit.account_id, set_spend_limit.subject), now_at
+        FROM credit_ledger.consumption(set_spend_limit.account_id, span.starts_at, span.resets_at,
+                                       set_spend_limit.subject) c
+        ON CONFLICT (account_id, (COALESCE(subject, '')), period)
+        DO UPDATE SET max_credits = EXCLUDED.max_credits, set_at = EXCLUDED.set_at;
+    END IF;
+    UPDATE credit_ledger.account a
+    SET spend_limits = (SELECT count(*) FROM credit_ledger.spend_limit l
+                        WHERE l.account_id = set_spend_limit.account_id)
+    WHERE a.account_id = set_spend_limit.account_id;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.set_spend_limit(bigint, text, bigint, text) IS
+    'caps what the account (subject NULL) or one subject may consume per UTC day, week or month, pending holds included (LD009 past it); NULL max_credits removes the limit; LD002 for an unknown account';
+
+-- Credits held by the account's pending holds for a subject (NULL: all of
+-- them): a hold's subject is its reserve entry's.
+CREATE FUNCTION credit_ledger.held_for(account_id bigint, subject text)
+    RETURNS bigint
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(sum(h.amount - h.captured), 0)::bigint
+    FROM credit_ledger.hold h
+    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+    WHERE h.account_id = held_for.account_id AND h.state = 'pending'
+      AND (held_for.subject IS NULL OR r.subject = held_for.subject)
+$$;
+COMMENT ON FUNCTION credit_ledger.held_for(bigint, text) IS
+    'credits held by the account''s pending holds reserved for the subject (NULL: every hold), as a spend limit counts them';
+
+CREATE FUNCTION credit_ledger.limits(account_id bigint)
+    RETURNS TABLE (subject text, period text, max_credits bigint, used bigint, held bigint,
+                   remaining bigint, resets_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM credit_ledger.require_arguments('limits', ARRAY['account_id'],
+        ARRAY[limits.account_id IS NOT NULL]);
+    -- exact without writing: a counter of an older period reads as 0, and a
+    -- hold past its expiry no longer holds
+    RETURN QUERY
+    SELECT l.subject, l.period, l.max_credits, u.used, u.held,
+           greatest(l.max_credits - u.used - u.held, 0), s.resets_at
+    FROM credit_ledger.spend_limit l
+    CROSS JOIN LATERAL credit_ledger.spend_period(l.period, statement_timestamp()) s
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN l.period_start = s.starts_at THEN l.used ELSE 0 END AS used,
+               (SELECT COALESCE(sum(h.amount), 0)::bigint
+                FROM credit_ledger.pending_holds h
+                JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+                WHERE h.account_id = l.account_id
+                  AND (l.subject IS NULL OR r.subject = l.subject)) AS held
+    ) u
+    WHERE l.account_id = limits.account_id
+    ORDER BY l.subject NULLS FIRST, array_position(ARRAY['day', 'week', 'month'], l.period);
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.limits(bigint) IS
+    'the account''s spend limits as of now: subject (NULL: the whole account), period, max_credits, used this period, held by pending holds, remaining, resets_at (the period''s end)';
+
+-- The team dashboard: consumption() per subject, the same entries (its
+-- kinds, its bounds), entries with no subject in the row whose subject is NULL.
+CREATE FUNCTION credit_ledger.consumption_by_subject(account_id bigint, since timestamptz DEFAULT NULL,
+                                                     until timestamptz DEFAULT NULL)
+    RETURNS TABLE (subject text, credits bigint, calls bigint, input_tokens bigint,
+                   output_tokens bigint, cached_tokens bigint, reasoning_tokens bigint,
+                   cache_write_tokens bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM credit_ledger.require_arguments('consumption_by_subject', ARRAY['account_id'],
+        ARRAY[consumption_by_subject.account_id IS NOT NULL]);
+    RETURN QUERY
+    SELECT x.subject,
+           COALESCE(pg_catalog.sum(x.credits), 0)::bigint,
+           pg_catalog.count(*),
+           COALESCE(pg_catalog.sum(x.input_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(x.output_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(x.cached_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(x.reasoning_tokens), 0)::bigint,
+           COALESCE(pg_catalog.sum(x.cache_write_tokens), 0)::bigint
+    FROM (
+        SELECT e.subject, OPERATOR(pg_catalog.-) e.amount AS credits, e.input_tokens,
+               e.output_tokens, e.cached_tokens, e.reasoning_tokens, e.cache_write_tokens
+        FROM credit_ledger.entry e
+        WHERE e.account_id OPERATOR(pg_catalog.=) consumption_by_subject.account_id
+          AND e.kind IN ('deduct', 'confirm', 'capture')
+          AND e.created_at OPERATOR(pg_catalog.>=) COALESCE(consumption_by_subject.since, '-infinity')
+          AND e.created_at OPERATOR(pg_catalog.<) COALESCE(consumption_by_subject.until,
+              pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond')
+        UNION ALL
+        -- as consumption(): a hold that captures on expiry is charged from
+        -- its expires_at on, for its reserve's subject
+        SELECT r.subject, h.amount OPERATOR(pg_catalog.-) h.captured, NULL, NULL, NULL, NULL, NULL
+        FROM credit_ledger.hold h
+        JOIN credit_ledger.entry r ON r.account_id OPERATOR(pg_catalog.=) h.account_id
+                                  AND r.event_id OPERATOR(pg_catalog.=) h.event_id
+        WHERE h.account_id OPERATOR(pg_catalog.=) consumption_by_subject.account_id
+          AND h.state OPERATOR(pg_catalog.=) 'pending'
+          AND h.on_expiry OPERATOR(pg_catalog.=) 'capture'
+          AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+          AND h.expires_at OPERATOR(pg_catalog.>=) COALESCE(consumption_by_subject.since, '-infinity')
+          AND h.expires_at OPERATOR(pg_catalog.<) COALESCE(consumption_by_subject.until,
+              pg_catalog.statement_timestamp() OPERATOR(pg_catalog.+) interval '1 microsecond')
+    ) x
+    GROUP BY x.subject
+    ORDER BY x.subject NULLS LAST;
+END
+$$;
+COMMENT ON FUNCTION credit_ledger.consumption_by_subject(bigint, timestamptz, timestamptz) IS
+    'consumption() per subject in [since, until) (the team dashboard): credits, calls and token totals; entries without a subject in the row with subject NULL';
+
+CREATE FUNCTION credit_ledger.transfer(from_account bigint, to_account bigint, amount bigint,
+                                       event_id text, description text DEFAULT NULL,
+                                       metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.transfer_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_transfer';
+COMMENT ON FUNCTION credit_ledger.transfer(bigint, bigint, bigint, text, text, jsonb) IS
+    'moves credits the sender holds to another account of this server (entries transfer_out, transfer_in), keeping their source, expiry and priority; both accounts locked in account_id order; idempotent on (from_account, event_id)';
+
+-- What verify() adds for teams: every spend limit's counters recomputed
+-- from the entries and holds, and every transfer's two sides.
+CREATE FUNCTION credit_ledger.verify_teams(account_id bigint)
+    RETURNS TABLE (account_id bigint, check_name text, expected text, actual text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.account_id, c.check_name, c.expected, c.actual
+    FROM credit_ledger.spend_limit l
+    CROSS JOIN LATERAL credit_ledger.spend_period(l.period, l.period_start) s
+    CROSS JOIN LATERAL (VALUES
+        (format('spend limit %s %s: period_start starts a period', COALESCE(l.subject, '(account)'), l.period),
+         s.starts_at::text, l.period_start::text),
+        (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
+         (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
+         l.used::text),
+        (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
+         credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
+    ) AS c(check_name, expected, actual)
+    WHERE (verify_teams.account_id IS NULL OR l.account_id = verify_teams.account_id)
+      AND c.expected IS DISTINCT FROM c.actual
+    UNION ALL
+    SELECT a.account_id, 'spend_limits counts the account''s limits',
+           (SELECT count(*) FROM credit_ledger.spend_limit l WHERE l.account_id = a.account_id)::text,
+           a.spend_limits::text
+    FROM credit_ledger.account a
+    WHERE (verify_teams.account_id IS NULL OR a.account_id = verify_teams.account_id)
+      AND a.spend_limits <> (SELECT count(*) FROM credit_ledger.spend_limit l WHERE l.account_id = a.account_id)
+    UNION ALL
+    -- both sides of a transfer: out on the sender, in on the receiver, the same credits
+    SELECT t.from_account, 'transfer: both sides match',
+           format('transfer_out -%s on %s, transfer_in %s on %s', t.amount, t.from_account, t.amount, t.to_account),
+           format('%s %s on %s, %s %s on %s', o.kind, o.amount, o.account_id, i.kind, i.amount, i.account_id)
+    FROM credit_ledger.transfer t
+    LEFT JOIN credit_ledger.entry o ON o.account_id = t.from_account AND o.entry_id = t.out_entry_id
+    LEFT JOIN credit_ledger.entry i ON i.account_id = t.to_account AND i.entry_id = t.in_entry_id
+    WHERE (verify_teams.account_id IS NULL OR verify_teams.account_id IN (t.from_account, t.to_account))
+      AND (o.kind IS DISTINCT FROM 'transfer_out' OR i.kind IS DISTINCT FROM 'transfer_in'
+           OR o.amount IS DISTINCT FROM -t.amount OR i.amount IS DISTINCT FROM t.amount
+           OR o.ref_entry_id IS DISTINCT FROM t.in_entry_id OR i.ref_entry_id IS DISTINCT FROM t.out_entry_id)
+    UNION ALL
+    -- and no transfer entry outside a transfer
+    SELECT e.account_id, 'transfer entries belong to a transfer', 'a transfer',
+           format('%s entry %s has none', e.kind, e.entry_id)
+    FROM credit_ledger.entry e
+    WHERE e.kind IN ('transfer_out', 'transfer_in')
+      AND (verify_teams.account_id IS NULL OR e.account_id = verify_teams.account_id)
+      AND NOT EXISTS (SELECT FROM credit_ledger.transfer t
+                      WHERE (e.kind = 'transfer_out' AND t.from_account = e.account_id AND t.out_entry_id = e.entry_id)
+                         OR (e.kind = 'transfer_in' AND t.to_account = e.account_id AND t.in_entry_id = e.entry_id))
+$$;
+COMMENT ON FUNCTION credit_ledger.verify_teams(bigint) IS
+    'verify()''s checks of spend limits (counters recomputed from entries and holds) and transfers (both sides match); no rows = consistent';
+
+-- verify() with the holds of 1.1 (what a hold holds is amount - captured,
+-- captures are consumption, each hold is checked against its entries),
+-- then the teams' checks
 CREATE OR REPLACE FUNCTION credit_ledger.verify(account_id bigint DEFAULT NULL)
     RETURNS TABLE (account_id bigint, check_name text, expected text, actual text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -1306,10 +1637,22 @@ AS $$
     WHERE (verify.account_id IS NULL OR o.account_id OPERATOR(pg_catalog.=) verify.account_id)
       AND NOT EXISTS (SELECT 1 FROM credit_ledger.account a
                       WHERE a.account_id OPERATOR(pg_catalog.=) o.account_id)
+    UNION ALL
+    SELECT * FROM credit_ledger.verify_teams(verify.account_id)
     ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION credit_ledger.verify(bigint) IS
-    'recomputes every stored figure of one account (or all) from entries, buckets and holds, and each hold from its own entries; no rows = consistent';
+    'recomputes every stored figure of one account (or all) from entries, buckets, holds, spend limits and transfers, and each hold from its own entries; no rows = consistent';
+
+REVOKE ALL ON FUNCTION credit_ledger.spend_period(text, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.set_spend_limit(bigint, text, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.held_for(bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.limits(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.consumption_by_subject(bigint, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.transfer(bigint, bigint, bigint, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.verify_teams(bigint) FROM PUBLIC;
+
+---------------------------------------------------------------------------
 -- Pricing 1.1: cache writes, NULL prices, long-context and service tiers,
 -- markup, provider usage objects, catalog import (DESIGN 18)
 ---------------------------------------------------------------------------
@@ -1340,7 +1683,7 @@ CREATE OR REPLACE VIEW credit_ledger.entries AS
 SELECT entry_id, account_id, kind, amount, reserved_delta, balance_after, reserved_after,
        event_id, hold_id, source, description, metadata, price_rule_id,
        input_tokens, output_tokens, cached_tokens, reasoning_tokens,
-       bucket_ids, bucket_amounts, ref_entry_id, created_at,
+       bucket_ids, bucket_amounts, ref_entry_id, created_at, subject,
        cache_write_tokens
 FROM credit_ledger.entry;
 COMMENT ON COLUMN credit_ledger.entries.cache_write_tokens IS 'priced charges: cache-write input tokens billed';
@@ -1505,11 +1848,13 @@ COMMENT ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, t
 ---------------------------------------------------------------------------
 
 -- consumption() and the spend counters read it as an index-only scan: it
--- covers the 1.1 consumption kinds (capture) and columns (cache writes).
+-- covers the 1.1 consumption kind (capture) and columns (cache writes, the
+-- subject a team dashboard filters on).
 -- Rebuilding it is the one step of the update that reads the whole ledger
 -- (README, "Upgrading": writes to entry wait while it runs), so every 1.1
 -- change to it is made here, in one build.
 DROP INDEX credit_ledger.entry_consumption;
 CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
-    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens)
+    INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens,
+             subject)
     WHERE kind IN ('deduct', 'confirm', 'capture');

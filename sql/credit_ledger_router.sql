@@ -68,7 +68,11 @@ CREATE TYPE credit_ledger.entries AS (
     source text, description text, metadata jsonb, price_rule_id bigint,
     input_tokens bigint, output_tokens bigint, cached_tokens bigint,
     reasoning_tokens bigint, bucket_ids bigint[], bucket_amounts bigint[],
-    ref_entry_id bigint, created_at timestamptz, cache_write_tokens bigint);
+    ref_entry_id bigint, created_at timestamptz, subject text, cache_write_tokens bigint);
+
+CREATE TYPE credit_ledger.transfer_result AS (
+    out_entry_id bigint, in_entry_id bigint, from_balance bigint, from_available bigint,
+    to_balance bigint, to_available bigint, replayed boolean);
 
 CREATE TYPE credit_ledger.pending_holds AS (
     hold_id bigint, account_id bigint, amount bigint, created_at timestamptz,
@@ -262,6 +266,32 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 CREATE FUNCTION credit_ledger.set_hold_limit(account_id bigint, max_pending integer)
     RETURNS void LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+-- Teams (1.1). A transfer runs on the sender's shard: between accounts of
+-- one shard it is the shard's transfer; a receiver on another shard is
+-- LD002 there (the cross-shard saga is to come, DESIGN 21).
+CREATE FUNCTION credit_ledger.set_spend_limit(account_id bigint, period text, max_credits bigint,
+                                              subject text DEFAULT NULL)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.limits(account_id bigint)
+    RETURNS TABLE (subject text, period text, max_credits bigint, used bigint, held bigint,
+                   remaining bigint, resets_at timestamptz) LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.consumption_by_subject(account_id bigint, since timestamptz DEFAULT NULL,
+                                                     until timestamptz DEFAULT NULL)
+    RETURNS TABLE (subject text, credits bigint, calls bigint, input_tokens bigint,
+                   output_tokens bigint, cached_tokens bigint, reasoning_tokens bigint,
+                   cache_write_tokens bigint) LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.transfer(from_account bigint, to_account bigint, amount bigint,
+                                       event_id text, description text DEFAULT NULL,
+                                       metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.transfer_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account); $$;
 
 ---------------------------------------------------------------------------
 -- Reference data (the same on every shard): any one shard

@@ -17,6 +17,7 @@
 #define ERRCODE_LD_NO_PRICE_RULE		MAKE_SQLSTATE('L','D','0','0','7')
 #define ERRCODE_LD_REFUND_EXCEEDS		MAKE_SQLSTATE('L','D','0','0','8')
 #define ERRCODE_LD_TOO_MANY_HOLDS		MAKE_SQLSTATE('L','D','0','1','0')
+#define ERRCODE_LD_SPEND_LIMIT			MAKE_SQLSTATE('L','D','0','0','9')
 /* LD011 (an order refused) is raised by the 1.1 script's order functions */
 
 #endif

@@ -213,6 +213,25 @@ else
 	echo "== skipped: deduct with a low-balance alert (no credit_ledger.set_alert in this build)"
 fi
 
+# Teams (1.1): a deduct on an account with one spend limit (the whole
+# account's, never reached) against one without; a transfer against the two
+# deducts on the same two accounts it locks.
+limit_round() {
+	local when=$1 impl=$2 max=NULL
+	[ "$impl" = with_limit ] || return 0
+	[ "$when" = before ] && max=$CREDITS
+	psql_bench -Atc "SELECT count(credit_ledger.set_spend_limit(a, 'day', $max))
+		FROM generate_series($HOT, $ACCOUNTS) a" >/dev/null
+}
+if has_function set_spend_limit; then
+	scenario limit_8 "deduct with a spend limit (never reached)" 8 limit_round "${SPREAD[@]}" -- \
+		with_limit=deduct_ledger.pgb no_limit=deduct_ledger.pgb
+	scenario transfer_8 "transfer (vs two deducts in one transaction)" 8 - "${SPREAD[@]}" -- \
+		transfer=transfer_ledger.pgb two_deducts=two_deducts_ledger.pgb
+else
+	echo "== skipped: spend limits and transfers (no credit_ledger.set_spend_limit in this build)"
+fi
+
 # The worker scenario: HOLDS holds on accounts of their own (BG_FIRST..),
 # due at once, created with the sweeper off; the sweeper is on during the
 # rounds "during_sweep" only (it takes a few seconds to restart and
@@ -304,7 +323,9 @@ echo
 echo "== settings: ${SETTINGS[*]}; pgbench -M prepared, ${ROUNDS} rounds of ${SECS}s per implementation, alternating"
 echo "== ratio = credit_ledger tps / that implementation's tps (above 1: credit_ledger is faster);"
 echo "   for the worker scenario: tps while the worker sweeps / tps with the sweeper off;"
-echo "   for the alert scenario: tps with an alert on every account / tps without"
+echo "   for the alert scenario: tps with an alert on every account / tps without;"
+echo "   for the spend limit scenario: tps with a limit on every account / tps without;"
+echo "   for the transfer scenario: transfers/s / transactions of two deducts per second"
 cat "$SUMMARY"
 echo
 echo "results: $CSV"

@@ -239,3 +239,34 @@ WHERE e.account_id = 43 AND e.event_id LIKE 'demo-usage-%' ORDER BY e.entry_id;
 SELECT pg_temp.show_refusal($$SELECT credit_ledger.charge_usage(43, 'demo-usage-bad', 'chat', 'openai', 'gpt-4o',
     '{"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 11}}')$$);
 SELECT credits, calls, cached_tokens, cache_write_tokens FROM credit_ledger.consumption(43);
+-- Teams (1.1): one org wallet, members and keys spending from it under their
+-- own caps, a dashboard per member, and a transfer to a project wallet.
+SELECT balance FROM credit_ledger.grant_credits(500, 100000, 'org-topup-1');
+SELECT balance FROM credit_ledger.grant_credits(500, 5000, 'org-gift', 'gift', now() + interval '10 days', -1);
+SELECT credit_ledger.set_spend_limit(500, 'day', 1000, 'alice');
+SELECT credit_ledger.set_spend_limit(500, 'day', 2000, 'bob');
+SELECT credit_ledger.set_spend_limit(500, 'month', 50000, 'key-ci');
+SELECT credit_ledger.set_spend_limit(500, 'month', 1000000);
+INSERT INTO credit_ledger.price_rule (scene, provider, model, input_price, output_price, cached_price, reasoning_price)
+VALUES ('ci', 'acme', 'acme-mini', 100, 400, 10, 400);
+SELECT amount, available FROM credit_ledger.deduct(500, 700, 'chat-a1', subject => 'alice');
+SELECT amount, available FROM credit_ledger.deduct(500, 1500, 'chat-b1', subject => 'bob');
+SELECT amount, reserved FROM credit_ledger.reserve(500, 250, 'stream-a2', '5 minutes', subject => 'alice');
+SELECT amount FROM credit_ledger.charge(500, 'ci-run-1', 'ci', 'acme', 'acme-mini', 120000, 30000, subject => 'key-ci');
+-- Alice has 50 left today (700 used, 250 held): 100 more is LD009, and nothing changes.
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.deduct(500, 100, 'chat-a3', subject => 'alice')$$);
+SELECT subject, period, max_credits, used, held, remaining FROM credit_ledger.limits(500);
+-- The per-member dashboard, and one member's figures.
+SELECT subject, credits, calls, input_tokens, output_tokens
+FROM credit_ledger.consumption_by_subject(500, since => now() - interval '24 hours');
+SELECT credits, calls FROM credit_ledger.consumption(500, subject => 'bob');
+-- The org funds a project wallet: the gift keeps its expiry and priority there.
+SELECT credit_ledger.open_account(501);
+SELECT out_entry_id IS NOT NULL AS moved, from_balance, to_balance, replayed
+FROM credit_ledger.transfer(500, 501, 6000, 'fund-project-501', 'Q4 budget');
+SELECT out_entry_id IS NOT NULL AS moved, from_balance, to_balance, replayed
+FROM credit_ledger.transfer(500, 501, 6000, 'fund-project-501', 'Q4 budget');
+SELECT source, remaining, priority, expires_at > now() + interval '9 days' AS expires_in_10_days
+FROM credit_ledger.bucket WHERE account_id = 501 ORDER BY priority, bucket_id;
+SELECT pg_temp.show_refusal($$SELECT credit_ledger.transfer(501, 500, 1000000, 'too-much')$$);
+SELECT count(*) AS inconsistencies FROM credit_ledger.verify();

@@ -30,7 +30,7 @@ import psycopg2
 
 # What a caller may be refused with (DESIGN.md section 9). Nothing else.
 DOCUMENTED = {'LD001', 'LD002', 'LD003', 'LD004', 'LD005', 'LD006', 'LD007',
-              'LD008', '22023', '22004'}
+              'LD008', 'LD009', '22023', '22004'}
 # A broken connection: the server went away under the call.
 LOST = 'lost'
 
@@ -277,6 +277,47 @@ def op_void(c, account):
                 (account, account, eid, 'stress'), event_id=eid)
 
 
+# 1.1 teams: members and keys of the accounts, with their own caps
+SUBJECTS = ('alice', 'bob', 'key-ci')
+
+
+def op_deduct_subject(c, account):
+    amount = c.rng.randint(1, 300)
+    eid = c.new_event_id()
+    return Call('deduct_subject', account,
+                'SELECT * FROM credit_ledger.deduct(%s, %s, %s, subject => %s)',
+                (account, amount, eid, c.rng.choice(SUBJECTS)), event_id=eid, amount=amount)
+
+
+def op_reserve_subject(c, account):
+    """A member's hold, settled by the racing confirms and cancels, or left to expire."""
+    amount = c.rng.randint(1, 200)
+    ttl = '%.3f s' % c.rng.uniform(0.2, 2) if c.rng.random() < 0.5 else '30 s'
+    eid = c.new_event_id()
+    return Call('reserve_subject', account,
+                'SELECT * FROM credit_ledger.reserve(%s, %s, %s, %s, subject => %s)',
+                (account, amount, eid, ttl, c.rng.choice(SUBJECTS)), event_id=eid, amount=amount)
+
+
+def op_set_spend_limit(c, account):
+    """A cap per day, week or month for a member or the account, or none."""
+    subject = c.rng.choice(SUBJECTS + (None,))
+    max_credits = c.rng.choice((300, 1000, 5000, None, None) if subject else (200000, None, None, None))
+    return Call('set_spend_limit', account, 'SELECT credit_ledger.set_spend_limit(%s, %s, %s, %s)',
+                (account, c.rng.choice(('day', 'week', 'month')), max_credits, subject))
+
+
+def op_transfer(c, account):
+    """Credits to another account of the mix (locks in account_id order)."""
+    others = [a for a in c.shared.accounts if a != account]
+    amount = c.rng.randint(1, 150)
+    eid = c.new_event_id()
+    return Call('transfer', account,
+                'SELECT out_entry_id AS entry_id, %s::bigint AS amount, replayed'
+                ' FROM credit_ledger.transfer(%s, %s, %s, %s)',
+                (amount, account, c.rng.choice(others), amount, eid), event_id=eid)
+
+
 # name -> (weight, builder, the credit_ledger function it needs): an
 # operation whose function this build lacks is left out of the mix
 OPERATIONS = {
@@ -303,6 +344,10 @@ OPERATIONS = {
     'reserve_agent': (6, op_reserve_agent, 'capture'),
     'capture': (10, op_capture, 'capture'),
     'extend_hold': (2, op_extend_hold, 'extend_hold'),
+    'deduct_subject': (8, op_deduct_subject, 'set_spend_limit'),
+    'reserve_subject': (5, op_reserve_subject, 'set_spend_limit'),
+    'set_spend_limit': (2, op_set_spend_limit, 'set_spend_limit'),
+    'transfer': (6, op_transfer, 'transfer'),
 }
 
 # what the run sets up for the operations that need it
@@ -481,9 +526,10 @@ class Client(threading.Thread):
             s.problem('%s %r: a fresh event_id was answered as a replay' % (call.op, call.params))
         with s.lock:
             s.acknowledged[(call.account, call.event_id)] = call.answer
-            if call.op in ('deduct', 'charge', 'charge_usage', 'reserve', 'capture'):
+            if call.op in ('deduct', 'charge', 'charge_usage', 'reserve', 'capture', 'deduct_subject',
+                           'reserve_subject'):
                 s.charges[call.account].append(call.event_id)
-            if call.op in ('reserve', 'reserve_agent'):
+            if call.op in ('reserve', 'reserve_agent', 'reserve_subject'):
                 s.holds[call.account].append((row['hold_id'], row['amount']))
         # a void names the newest bucket when it runs: run again, it may name
         # another (a different request, LD004), so it is not replayed
@@ -603,7 +649,7 @@ LEDGER_KEYS = """
 SELECT account_id, event_id, entry_id,
        CASE WHEN kind = 'reserve' THEN reserved_delta
             WHEN kind IN ('cancel', 'expire_hold') THEN -reserved_delta
-            WHEN kind IN ('deduct', 'confirm', 'capture', 'expire_grant', 'void_grant') THEN -amount
+            WHEN kind IN ('deduct', 'confirm', 'capture', 'expire_grant', 'void_grant', 'transfer_out') THEN -amount
             ELSE amount END
 FROM credit_ledger.entry WHERE event_id IS NOT NULL
 """

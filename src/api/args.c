@@ -165,6 +165,13 @@ arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
+/* The optional subject of a money-out call (1.1): NULL, or non-empty text. */
+char *
+arg_subject(FunctionCallInfo fcinfo, int argno)
+{
+	return arg_is_null(fcinfo, argno) ? NULL : arg_nonempty_text(fcinfo, argno, "subject");
+}
+
 /* jsonb or NULL (*given false), within max_text_size. */
 Datum
 arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given)
@@ -206,6 +213,17 @@ arg_money(FunctionCallInfo fcinfo, int source_argno, MoneyArgs *args)
 	args->amount = arg_positive_amount(fcinfo, 1, "amount");
 	args->event_id = arg_event_id(fcinfo, 2, "event_id");
 	args->source = arg_nonempty_text(fcinfo, source_argno, "source");
+}
+
+/*
+ * A subject in the request fingerprint when one is given: a call without
+ * one has a 1.0 call's fingerprint, so that replays of those still match.
+ */
+void
+request_add_subject(StringInfo request, const char *subject)
+{
+	if (subject != NULL)
+		request_add_text(request, "subject", subject);
 }
 
 /* The amount and source in the request fingerprint, as every money call has them. */

@@ -27,10 +27,12 @@ extern char *arg_nonempty_text(FunctionCallInfo fcinfo, int argno, const char *n
 extern bool arg_is_null(FunctionCallInfo fcinfo, int argno);
 extern bool arg_declared(FunctionCallInfo fcinfo, int argno);
 extern char *arg_optional_text(FunctionCallInfo fcinfo, int argno, const char *name);
+extern char *arg_subject(FunctionCallInfo fcinfo, int argno);
 extern Datum arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given);
 extern char *arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name);
 extern Datum arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given);
 extern void arg_money(FunctionCallInfo fcinfo, int source_argno, MoneyArgs *args);
 extern void request_add_money(StringInfo request, const MoneyArgs *args);
+extern void request_add_subject(StringInfo request, const char *subject);
 
 #endif

@@ -15,7 +15,7 @@
 
 PG_FUNCTION_INFO_V1(credit_ledger_capture);
 
-/* Arguments: account_id, hold_id, amount, event_id, final, subject (issue 15's), metadata. */
+/* Arguments: account_id, hold_id, amount, event_id, final, subject, metadata. */
 Datum
 credit_ledger_capture(PG_FUNCTION_ARGS)
 {
@@ -24,6 +24,7 @@ credit_ledger_capture(PG_FUNCTION_ARGS)
 	int64		amount;
 	char	   *event_id;
 	bool		final;
+	char	   *subject;
 	bool		has_metadata;
 	Datum		metadata;
 
@@ -34,17 +35,19 @@ credit_ledger_capture(PG_FUNCTION_ARGS)
 	event_id = arg_event_id(fcinfo, 3, "event_id");
 	arg_require_not_null(fcinfo, 4, "final");
 	final = PG_GETARG_BOOL(4);
+	subject = arg_subject(fcinfo, 5);
 	metadata = arg_optional_jsonb(fcinfo, 6, "metadata", &has_metadata);
 
 	op_init(&op, PG_GETARG_INT64(0), event_id, "capture");
 	request_add_int64(&op.request, "hold_id", hold_id);
 	request_add_int64(&op.request, "amount", amount);
 	request_add_text(&op.request, "final", final ? "true" : "false");
+	request_add_subject(&op.request, subject);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 		hold_capture(&op, &(HoldCapture) {
 			.hold_id = hold_id, .amount = amount, .final = final,
-			.metadata = metadata, .has_metadata = has_metadata
+			.metadata = metadata, .has_metadata = has_metadata, .subject = subject
 		});
 	PG_RETURN_DATUM(op_result(&op, fcinfo));
 }

@@ -33,25 +33,26 @@ typedef struct CallArgs
 	int			service_tier;
 	int			hold_id;		/* the charges' */
 	int			metadata;
+	int			subject;
 } CallArgs;
 
 static const CallArgs quote_args = {
 	.scene = 0,
 	.tokens = {[TOKEN_INPUT] = 3, [TOKEN_OUTPUT] = 4, [TOKEN_CACHED] = 5, [TOKEN_REASONING] = 6,
 	[TOKEN_CACHE_WRITE] = 7},
-	.service_tier = 8, .hold_id = -1, .metadata = -1
+	.service_tier = 8, .hold_id = -1, .metadata = -1, .subject = -1
 };
 static const CallArgs charge_args_at = {
 	.scene = 2,
 	.tokens = {[TOKEN_INPUT] = 5, [TOKEN_OUTPUT] = 6, [TOKEN_CACHED] = 7, [TOKEN_REASONING] = 8,
 	[TOKEN_CACHE_WRITE] = 12},
-	.service_tier = 13, .hold_id = 9, .metadata = 10
+	.service_tier = 13, .hold_id = 9, .metadata = 10, .subject = 11
 };
 /* charge_usage: the counts come from its usage object (argument 5) */
 static const CallArgs charge_usage_args = {
 	.scene = 2,
 	.tokens = {-1, -1, -1, -1, -1},
-	.service_tier = 8, .hold_id = 6, .metadata = 9
+	.service_tier = 8, .hold_id = 6, .metadata = 9, .subject = 7
 };
 
 /* The call's names and tier, and its counts where the function takes them. */
@@ -128,7 +129,7 @@ credit_ledger_quote(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(price_call(&call, GetCurrentStatementStartTimestamp(), &price_rule_id));
 }
 
-/* What a charge asks: its key, the call, the hold it settles, its metadata. */
+/* What a charge asks: its key, the call, the hold it settles, its metadata, who spends. */
 typedef struct ChargeRequest
 {
 	char	   *event_id;
@@ -137,6 +138,7 @@ typedef struct ChargeRequest
 	int64		hold_id;
 	bool		has_metadata;
 	Datum		metadata;
+	char	   *subject;
 } ChargeRequest;
 
 /* account_id (argument 0), event_id (1), then the call's arguments where `where` says. */
@@ -148,6 +150,7 @@ charge_args(FunctionCallInfo fcinfo, const CallArgs *where, ChargeRequest *r)
 	call_args(fcinfo, where, &r->call);
 	r->hold_id = DatumGetInt64(arg_optional_datum(fcinfo, where->hold_id, &r->has_hold));
 	r->metadata = arg_optional_jsonb(fcinfo, where->metadata, "metadata", &r->has_metadata);
+	r->subject = arg_subject(fcinfo, where->subject);
 }
 
 /*
@@ -170,6 +173,7 @@ charge_call(FunctionCallInfo fcinfo, const ChargeRequest *r)
 
 	op_init(&op, PG_GETARG_INT64(0), r->event_id, "charge");
 	request_add_call(&op.request, &r->call, r->has_hold, r->hold_id);
+	request_add_subject(&op.request, r->subject);
 
 	if (op_begin(&op, OP_ACCOUNT_MUST_EXIST))
 	{
@@ -187,14 +191,16 @@ charge_call(FunctionCallInfo fcinfo, const ChargeRequest *r)
 			hold_confirm(&op, &(HoldConfirm) {
 				.hold_id = r->hold_id, .has_amount = true, .amount = credits,
 				.metadata = r->metadata, .has_metadata = r->has_metadata,
-				.price_rule_id = price_rule_id, .tokens = r->call.tokens
+				.price_rule_id = price_rule_id, .tokens = r->call.tokens,
+				.subject = r->subject
 			});
 		else
 			money_out(&op, &(MoneyOut) {
 				.kind = ENTRY_DEDUCT, .amount = credits, .source = "usage",
 				.description = call_description(&r->call),
 				.metadata = r->metadata, .has_metadata = r->has_metadata,
-				.price_rule_id = price_rule_id, .tokens = r->call.tokens
+				.price_rule_id = price_rule_id, .tokens = r->call.tokens,
+				.subject = r->subject
 			});
 	}
 	PG_RETURN_DATUM(op_result(&op, fcinfo));

@@ -28,11 +28,12 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 	Datum		metadata;
 	HoldOnExpiry on_expiry = HOLD_EXPIRY_RELEASE;
 	bool		lease = false;
+	char	   *subject;
 
-	/* argument 7, subject, is issue 15's */
 	arg_money(fcinfo, 4, &args);
 	description = arg_optional_text(fcinfo, 5, "description");
 	metadata = arg_optional_jsonb(fcinfo, 6, "metadata", &has_metadata);
+	subject = arg_subject(fcinfo, 7);
 	if (arg_declared(fcinfo, 8))
 		on_expiry = hold_on_expiry_parse(arg_nonempty_text(fcinfo, 8, "on_expiry"));
 	if (arg_declared(fcinfo, 9))
@@ -43,6 +44,7 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 
 	op_init(&op, args.account_id, args.event_id, "reserve");
 	request_add_money(&op.request, &args);
+	request_add_subject(&op.request, subject);
 	expires_at = hold_expiry(PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3), &op.request);
 	/* only what differs from the default: a 1.0 reserve's key replays as before */
 	if (on_expiry != HOLD_EXPIRY_RELEASE)
@@ -54,7 +56,7 @@ credit_ledger_reserve(PG_FUNCTION_ARGS)
 		hold_reserve(&op, &(HoldReserve) {
 			.amount = args.amount, .source = args.source, .description = description,
 			.metadata = metadata, .has_metadata = has_metadata, .expires_at = expires_at,
-			.on_expiry = on_expiry, .lease = lease
+			.on_expiry = on_expiry, .lease = lease, .subject = subject
 		});
 	PG_RETURN_DATUM(op_result(&op, fcinfo));
 }

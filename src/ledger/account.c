@@ -99,6 +99,7 @@ account_lock(RowAccess *rows, LedgerAccount *acct, int64 account_id)
 	acct->has_low_balance = !isnull;
 	acct->max_pending_holds = DatumGetInt32(row_datum(row, ACCOUNT_MAX_PENDING_HOLDS, &isnull));
 	acct->has_max_pending_holds = !isnull;
+	acct->spend_limits = row_int64(row, ACCOUNT_SPEND_LIMITS, &isnull);
 	acct->available_locked = credits_sub(acct->balance, acct->reserved);
 	return true;
 }

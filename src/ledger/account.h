@@ -36,6 +36,7 @@ typedef struct LedgerAccount
 	int64		low_balance;
 	bool		has_max_pending_holds;	/* set_hold_limit's (1.1) */
 	int32		max_pending_holds;
+	int64		spend_limits;	/* how many spend limits it has (1.1) */
 	int64		available_locked;	/* available as stored when the lock was taken */
 } LedgerAccount;
 

@@ -33,6 +33,8 @@ static const char *const kind_names[ENTRY_KIND_COUNT] = {
 	[ENTRY_EXTEND_GRANT] = "extend_grant",
 	[ENTRY_CAPTURE] = "capture",
 	[ENTRY_EXTEND_HOLD] = "extend_hold",
+	[ENTRY_TRANSFER_OUT] = "transfer_out",
+	[ENTRY_TRANSFER_IN] = "transfer_in",
 };
 
 /* The kind as stored in entry.kind. */
@@ -57,6 +59,23 @@ entry_kind_parse(const char *name, EntryKind *kind)
 	return false;
 }
 
+/* The next entry_id, for an entry another row must name before it is written. */
+int64
+entry_next_id(void)
+{
+	return nextval_internal(catalog_entry_sequence(), false);
+}
+
+/*
+ * The kinds consumption() counts (and spend limits with it): what callers
+ * spend, not an operator's negative adjust or a void.
+ */
+bool
+entry_kind_is_consumption(EntryKind kind)
+{
+	return kind == ENTRY_DEDUCT || kind == ENTRY_CONFIRM || kind == ENTRY_CAPTURE;
+}
+
 static void
 entry_set(Datum *values, bool *nulls, EntryColumn column, Datum value)
 {
@@ -74,7 +93,7 @@ entry_write(LedgerOp *op, const LedgerEntry *e)
 {
 	Datum		values[ENTRY_COLUMN_COUNT];
 	bool		nulls[ENTRY_COLUMN_COUNT];
-	int64		entry_id = e->entry_id ? e->entry_id : nextval_internal(catalog_entry_sequence(), false);
+	int64		entry_id = e->entry_id ? e->entry_id : entry_next_id();
 
 	op->acct.balance = credits_add(op->acct.balance, e->amount);
 	op->acct.reserved = credits_add(op->acct.reserved, e->reserved_delta);
@@ -114,6 +133,8 @@ entry_write(LedgerOp *op, const LedgerEntry *e)
 	}
 	if (e->ref_entry_id)
 		entry_set(values, nulls, ENTRY_REF_ENTRY_ID, Int64GetDatum(e->ref_entry_id));
+	if (e->subject)
+		entry_set(values, nulls, ENTRY_SUBJECT, CStringGetTextDatum(e->subject));
 
 	row_insert(op->rows, ROW_ENTRY, values, nulls);
 	op->last_entry_id = entry_id;
@@ -139,6 +160,7 @@ entry_op_amount(EntryKind kind, int64 amount, int64 reserved_delta)
 		case ENTRY_CAPTURE:
 		case ENTRY_EXPIRE_GRANT:
 		case ENTRY_VOID_GRANT:
+		case ENTRY_TRANSFER_OUT:
 			return -amount;
 		default:
 			return amount;

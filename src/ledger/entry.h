@@ -26,6 +26,8 @@ typedef enum EntryKind
 	ENTRY_EXTEND_GRANT,			/* 1.1 */
 	ENTRY_CAPTURE,				/* 1.1 */
 	ENTRY_EXTEND_HOLD,			/* 1.1 */
+	ENTRY_TRANSFER_OUT,			/* 1.1 */
+	ENTRY_TRANSFER_IN,			/* 1.1 */
 	ENTRY_KIND_COUNT
 } EntryKind;
 
@@ -45,10 +47,13 @@ typedef struct LedgerEntry
 	const int64 *tokens;		/* TOKEN_KINDS counts; NULL = not priced */
 	const Slices *slices;		/* NULL = none */
 	int64		ref_entry_id;	/* 0 = none */
+	const char *subject;		/* who spent (money out); NULL = none named */
 } LedgerEntry;
 
 extern const char *entry_kind_name(EntryKind kind);
 extern bool entry_kind_parse(const char *name, EntryKind *kind);
+extern bool entry_kind_is_consumption(EntryKind kind);
+extern int64 entry_next_id(void);
 extern int64 entry_write(LedgerOp *op, const LedgerEntry *e);
 extern void entry_replay(LedgerOp *op, int64 entry_id);
 

@@ -112,6 +112,13 @@ typedef struct EventFigures
 	int64		hold_id;
 	int64		bucket_id;
 	int64		amount;
+	/* a spend limit reached */
+	bool		has_limit;
+	const char *subject;		/* NULL: the whole account's limit */
+	const char *period;
+	int64		max_credits;
+	int64		used;
+	int64		held;
 } EventFigures;
 
 /* The schema has the event table: it is 1.1's (row.c knows the column). */
@@ -130,22 +137,27 @@ event_write(LedgerOp *op, const char *kind, const EventFigures *f)
 		" VALUES ($1, $2, $3, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
 		"   'account_id', $1, 'kind', $2, 'entry_id', $3, 'available_before', $4,"
 		"   'available_after', $5, 'balance', $6, 'threshold', $7, 'hold_id', $8,"
-		"   'bucket_id', $9, 'amount', $10)), $11)"
+		"   'bucket_id', $9, 'amount', $10, 'subject', $12, 'period', $13,"
+		"   'max_credits', $14, 'used', $15, 'held', $16)), $11)"
 		" RETURNING event_seq",
-		11, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-			INT8OID, TIMESTAMPTZOID}
+		16, {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+			INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID}
 	};
-	Datum		values[11] = {
+	Datum		values[16] = {
 		Int64GetDatum(op->account_id), CStringGetTextDatum(kind), Int64GetDatum(f->entry_id),
 		Int64GetDatum(f->available_before),
 		Int64GetDatum(credits_sub(op->acct.balance, op->acct.reserved)),
 		Int64GetDatum(op->acct.balance), Int64GetDatum(f->threshold), Int64GetDatum(f->hold_id),
-		Int64GetDatum(f->bucket_id), Int64GetDatum(f->amount), TimestampTzGetDatum(op->now)
+		Int64GetDatum(f->bucket_id), Int64GetDatum(f->amount), TimestampTzGetDatum(op->now),
+		f->subject ? CStringGetTextDatum(f->subject) : (Datum) 0,
+		f->period ? CStringGetTextDatum(f->period) : (Datum) 0,
+		Int64GetDatum(f->max_credits), Int64GetDatum(f->used), Int64GetDatum(f->held)
 	};
-	char		nulls[11] = {
+	char		nulls[16] = {
 		' ', ' ', f->entry_id ? ' ' : 'n', f->has_available_before ? ' ' : 'n', ' ', ' ',
 		f->has_threshold ? ' ' : 'n', f->hold_id ? ' ' : 'n', f->bucket_id ? ' ' : 'n',
-		f->amount ? ' ' : 'n', ' '
+		f->amount ? ' ' : 'n', ' ', f->subject ? ' ' : 'n', f->period ? ' ' : 'n',
+		f->has_limit ? ' ' : 'n', f->has_limit ? ' ' : 'n', f->has_limit ? ' ' : 'n'
 	};
 
 	query_write_one(&q, values, nulls, QUERY_INSERT_RETURNING, "INSERT", "event");
@@ -205,6 +217,21 @@ events_grant_expired(LedgerOp *op, const Slices *lapsed, int64 entry_id)
 		event_write(op, "grant.expired", &(EventFigures) {
 			.entry_id = entry_id, .bucket_id = lapsed->bucket_ids[i], .amount = lapsed->amounts[i]
 		});
+}
+
+/*
+ * The limit.reached event of a spend limit the call left with nothing
+ * remaining (limits.c fires it once per period). Limits exist only in a
+ * 1.1 schema.
+ */
+void
+events_limit_reached(LedgerOp *op, const char *subject, const char *period,
+					 int64 max_credits, int64 used, int64 held)
+{
+	event_write(op, "limit.reached", &(EventFigures) {
+		.entry_id = op->last_entry_id, .has_limit = true, .subject = subject, .period = period,
+		.max_credits = max_credits, .used = used, .held = held
+	});
 }
 
 /*

@@ -31,6 +31,7 @@
 #include "ledger/utc.h"
 #include "ledger/hold.h"
 #include "ledger/idempotency.h"
+#include "ledger/limits.h"
 #include "ledger/money.h"
 
 #define TTL_MAX_YEARS 10000
@@ -247,9 +248,27 @@ hold_reserve(LedgerOp *op, const HoldReserve *r)
 	op->entry_id = entry_write(op, &(LedgerEntry) {
 		.kind = ENTRY_RESERVE, .reserved_delta = r->amount, .event_id = op->event_id,
 		.hold_id = op->hold_id, .source = r->source, .description = r->description,
-		.metadata = r->metadata, .has_metadata = r->has_metadata, .slices = &drawn
+		.metadata = r->metadata, .has_metadata = r->has_metadata, .slices = &drawn,
+		.subject = r->subject
 	});
 	op->amount = r->amount;
+	limits_count(op, &(SpendCount) {.hold_subject = r->subject, .held = r->amount});
+}
+
+/*
+ * The subject a hold was reserved for: its reserve entry's (found by the
+ * reserve's event_id, which the hold keeps). NULL: none, or a 1.0 schema.
+ */
+static char *
+hold_subject(LedgerOp *op, const char *event_id)
+{
+	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(event_id)};
+	Row		   *reserve = row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
+
+	if (reserve == NULL)
+		elog(ERROR, "credit_ledger: account %lld has no reserve entry for event_id \"%s\"",
+			 (long long) op->account_id, event_id);
+	return row_text(reserve, ENTRY_SUBJECT);
 }
 
 /* Loads a hold of the op's account; LD006 when the account has no such hold. */
@@ -258,7 +277,7 @@ hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 {
 #define HOLD_SELECT(columns) \
 	"SELECT state, amount, slice_bucket_ids, slice_amounts, settled_amount," \
-	" result_entry_id, source, created_at, expires_at, " columns \
+	" result_entry_id, source, created_at, expires_at, event_id, " columns \
 	" FROM credit_ledger.hold WHERE account_id = $1 AND hold_id = $2"
 	static CachedQuery q[2] = {
 		{HOLD_SELECT(HOLD_COLUMNS_1_0), 2, {INT8OID, INT8OID}},
@@ -286,8 +305,10 @@ hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 	hold->source = query_text(0, 7);
 	hold->created_at = DatumGetTimestampTz(query_datum(0, 8, &isnull));
 	hold->expires_at = DatumGetTimestampTz(query_datum(0, 9, &isnull));
-	hold->captured = query_int64(0, 10, NULL);
-	hold->on_expiry = hold_on_expiry_parse(query_text(0, 11));
+	hold->event_id = query_text(0, 10);
+	hold->subject = hold_subject(op, hold->event_id);
+	hold->captured = query_int64(0, 11, NULL);
+	hold->on_expiry = hold_on_expiry_parse(query_text(0, 12));
 }
 
 /* What a pending hold still holds. */
@@ -445,6 +466,7 @@ typedef struct HoldTake
 	bool		has_metadata;
 	int64		price_rule_id;	/* 0 = not priced */
 	const int64 *tokens;		/* NULL = not priced */
+	const char *subject;		/* who spends; NULL: the hold's */
 } HoldTake;
 
 /*
@@ -464,6 +486,8 @@ hold_take(LedgerOp *op, Hold *hold, const HoldTake *t)
 {
 	int64		held = hold_held(hold);
 	bool		ends = t->final || t->amount >= held;
+	int64		released = ends ? held : t->amount;
+	const char *subject = t->subject ? t->subject : hold->subject;
 	int64		entry_id;
 	Slices		consumed;
 	Slices		unused;
@@ -484,13 +508,17 @@ hold_take(LedgerOp *op, Hold *hold, const HoldTake *t)
 	}
 
 	entry_id = entry_write(op, &(LedgerEntry) {
-		.kind = t->kind, .amount = -t->amount, .reserved_delta = -(ends ? held : t->amount),
+		.kind = t->kind, .amount = -t->amount, .reserved_delta = -released,
 		.event_id = t->event_id, .hold_id = hold->hold_id, .source = hold->source,
 		.description = t->description, .metadata = t->metadata,
 		.has_metadata = t->has_metadata, .price_rule_id = t->price_rule_id,
-		.tokens = t->tokens, .slices = &consumed
+		.tokens = t->tokens, .slices = &consumed, .subject = subject
 	});
 	op->acct.total_consumed = credits_add(op->acct.total_consumed, t->amount);
+	/* what was held is consumed: only a take past the hold raises a limit */
+	limits_count(op, &(SpendCount) {
+		.subject = subject, .used = t->amount, .hold_subject = hold->subject, .held = -released
+	});
 
 	if (t->kind == ENTRY_CAPTURE)
 	{
@@ -532,7 +560,8 @@ hold_capture(LedgerOp *op, const HoldCapture *c)
 	hold_require_status(op, &hold, c->amount);
 	op->entry_id = hold_take(op, &hold, &(HoldTake) {
 		.kind = ENTRY_CAPTURE, .amount = c->amount, .final = c->final,
-		.end_state = HOLD_CONFIRMED, .event_id = op->event_id, .metadata = c->metadata, .has_metadata = c->has_metadata
+		.end_state = HOLD_CONFIRMED, .event_id = op->event_id, .metadata = c->metadata,
+		.has_metadata = c->has_metadata, .subject = c->subject
 	});
 	op->hold_id = hold.hold_id;
 	op->amount = c->amount;
@@ -560,7 +589,7 @@ hold_confirm(LedgerOp *op, const HoldConfirm *c)
 	op->entry_id = hold_take(op, &hold, &(HoldTake) {
 		.kind = ENTRY_CONFIRM, .amount = take, .final = true, .end_state = HOLD_CONFIRMED,
 		.event_id = op->event_id, .metadata = c->metadata, .has_metadata = c->has_metadata,
-		.price_rule_id = c->price_rule_id, .tokens = c->tokens
+		.price_rule_id = c->price_rule_id, .tokens = c->tokens, .subject = c->subject
 	});
 	op->hold_id = hold.hold_id;
 	op->amount = take;
@@ -585,6 +614,7 @@ hold_release(LedgerOp *op, const Hold *hold, EntryKind kind, HoldState state,
 	});
 	hold_settle(op, hold->hold_id, state, hold->captured, hold->captured > 0, entry_id);
 	buckets_give_back(op, &hold->slices, entry_id);
+	limits_count(op, &(SpendCount) {.hold_subject = hold->subject, .held = -hold_held(hold)});
 	return entry_id;
 }
 

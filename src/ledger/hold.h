@@ -42,6 +42,8 @@ typedef struct Hold
 	HoldOnExpiry on_expiry;
 	TimestampTz created_at;		/* the reserve's instant: what prices pin to */
 	TimestampTz expires_at;
+	char	   *event_id;		/* the reserve's */
+	char	   *subject;		/* the reserve's (its entry's); NULL: none or not loaded */
 	int64		settled_amount;
 	bool		has_settled_amount;
 	int64		result_entry_id;	/* 0 while pending */
@@ -58,6 +60,7 @@ typedef struct HoldReserve
 	TimestampTz expires_at;
 	HoldOnExpiry on_expiry;
 	bool		lease;			/* owned by the calling session (1.1) */
+	const char *subject;		/* who holds (NULL: none named) */
 } HoldReserve;
 
 /* A capture of part of a hold (1.1); final ends the hold. */
@@ -68,6 +71,7 @@ typedef struct HoldCapture
 	bool		final;
 	Datum		metadata;
 	bool		has_metadata;
+	const char *subject;		/* who spent; NULL: the hold's */
 } HoldCapture;
 
 /* A confirm of a hold; a priced charge also names its rule and tokens. */
@@ -80,6 +84,7 @@ typedef struct HoldConfirm
 	bool		has_metadata;
 	int64		price_rule_id;	/* 0 = not priced */
 	const int64 *tokens;		/* NULL = not priced */
+	const char *subject;		/* who spent; NULL: the hold's */
 } HoldConfirm;
 
 extern void hold_init(void);

@@ -10,6 +10,7 @@
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/debt.h"
+#include "ledger/limits.h"
 #include "ledger/money.h"
 
 /*
@@ -57,7 +58,8 @@ money_draw(LedgerOp *op, int64 amount, Slices *drawn)
 
 /*
  * Credits out: checks the credit limit, draws from the buckets (the rest
- * on credit), and writes the entry with the slices it drew.
+ * on credit), writes the entry with the slices it drew, and counts
+ * consumption on the spend limits (LD009 past one).
  */
 void
 money_out(LedgerOp *op, const MoneyOut *out)
@@ -71,8 +73,11 @@ money_out(LedgerOp *op, const MoneyOut *out)
 		.kind = out->kind, .amount = -out->amount, .event_id = op->event_id,
 		.source = out->source, .description = out->description,
 		.metadata = out->metadata, .has_metadata = out->has_metadata,
-		.price_rule_id = out->price_rule_id, .tokens = out->tokens, .slices = &drawn
+		.price_rule_id = out->price_rule_id, .tokens = out->tokens, .slices = &drawn,
+		.subject = out->subject
 	});
 	op->amount = out->amount;
 	op->acct.total_consumed = credits_add(op->acct.total_consumed, out->amount);
+	if (entry_kind_is_consumption(out->kind))
+		limits_count(op, &(SpendCount) {.subject = out->subject, .used = out->amount});
 }

@@ -32,6 +32,7 @@ typedef struct MoneyOut
 	bool		has_metadata;
 	int64		price_rule_id;	/* 0 = not priced */
 	const int64 *tokens;		/* NULL = not priced */
+	const char *subject;		/* who spends (NULL: none named); spend limits count it */
 } MoneyOut;
 
 extern void money_in(LedgerOp *op, const MoneyIn *in);

@@ -51,17 +51,11 @@ event_lookup(LedgerOp *op, char **stored_request)
 }
 
 /*
- * Connects SPI and locks the account. Returns false when the event_id was
- * already used by the same request: the result is then the original one.
- * Otherwise the account is locked with its due expiries written, and the
- * caller goes on to do its work.
- *
- * The event is looked up only after the lock is held: a concurrent call
- * with the same key has then committed or rolled back, and the lookup's
- * fresh snapshot sees which.
+ * Connects SPI and locks the account (the call's first lock; a transfer
+ * takes its two in account_id order). op_start goes on.
  */
-bool
-op_begin(LedgerOp *op, OpAccountMode mode)
+void
+op_lock(LedgerOp *op, OpAccountMode mode)
 {
 	query_connect();
 	op->now = GetCurrentStatementStartTimestamp();
@@ -75,7 +69,21 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 		if (!account_lock(op->rows, &op->acct, op->account_id))
 			row_report_skipped("INSERT", "account");
 	}
+}
 
+/*
+ * With the account locked: returns false when the event_id was already
+ * used by the same request, the result then being the original one.
+ * Otherwise writes the account's due expiries, and the caller goes on to
+ * do its work.
+ *
+ * The event is looked up only after the lock is held: a concurrent call
+ * with the same key has then committed or rolled back, and the lookup's
+ * fresh snapshot sees which.
+ */
+bool
+op_start(LedgerOp *op)
+{
 	if (op->event_id != NULL)
 	{
 		char	   *stored_request;
@@ -91,6 +99,14 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 
 	expire_due(op);
 	return true;
+}
+
+/* op_lock and op_start: how a call on one account begins. */
+bool
+op_begin(LedgerOp *op, OpAccountMode mode)
+{
+	op_lock(op, mode);
+	return op_start(op);
 }
 
 /*

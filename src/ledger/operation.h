@@ -14,6 +14,8 @@ typedef enum OpAccountMode
 } OpAccountMode;
 
 extern void op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operation);
+extern void op_lock(LedgerOp *op, OpAccountMode mode);
+extern bool op_start(LedgerOp *op);
 extern bool op_begin(LedgerOp *op, OpAccountMode mode);
 extern void op_end(LedgerOp *op);
 

@@ -21,11 +21,13 @@ static const RowColumnDef account_columns[] = {
 	{"total_granted", INT8OID}, {"total_consumed", INT8OID}, {"total_expired", INT8OID},
 	{"total_refunded", INT8OID}, {"next_expiry_at", TIMESTAMPTZOID}, {"metadata", JSONBOID},
 	{"status_reason", TEXTOID}, {"status_changed_at", TIMESTAMPTZOID},
-	{"low_balance", INT8OID, true}, {"max_pending_holds", INT4OID, true}
+	{"low_balance", INT8OID, true}, {"max_pending_holds", INT4OID, true},
+	{"spend_limits", INT8OID, true}
 };
 static const RowColumnDef bucket_columns[] = {
 	{"account_id", INT8OID}, {"bucket_id", INT8OID}, {"source", TEXTOID},
-	{"granted", INT8OID}, {"remaining", INT8OID}, {"live", BOOLOID}
+	{"granted", INT8OID}, {"remaining", INT8OID}, {"live", BOOLOID},
+	{"priority", INT4OID}, {"expires_at", TIMESTAMPTZOID}
 };
 
 #define ENTRY_TOKEN_COLUMN_DEF(kind, count, price, fallback, since_1_1) {count, INT8OID, since_1_1},
@@ -36,12 +38,19 @@ static const RowColumnDef entry_columns[] = {
 	{"description", TEXTOID}, {"metadata", JSONBOID}, {"price_rule_id", INT8OID},
 	TOKEN_KIND_LIST(ENTRY_TOKEN_COLUMN_DEF)
 	{"bucket_ids", INT8ARRAYOID}, {"bucket_amounts", INT8ARRAYOID}, {"ref_entry_id", INT8OID},
-	{"request", TEXTOID}, {"created_at", TIMESTAMPTZOID}
+	{"request", TEXTOID}, {"created_at", TIMESTAMPTZOID}, {"subject", TEXTOID, true}
 };
 #undef ENTRY_TOKEN_COLUMN_DEF
 
+static const RowColumnDef spend_limit_columns[] = {
+	{"account_id", INT8OID}, {"subject", TEXTOID}, {"period", TEXTOID},
+	{"max_credits", INT8OID}, {"period_start", TIMESTAMPTZOID}, {"used", INT8OID},
+	{"held", INT8OID}, {"reached_in", TIMESTAMPTZOID}
+};
+
 StaticAssertDecl(lengthof(entry_columns) == ROW_MAX_COLUMNS &&
-				 lengthof(account_columns) <= ROW_MAX_COLUMNS,
+				 lengthof(account_columns) <= ROW_MAX_COLUMNS &&
+				 lengthof(spend_limit_columns) <= ROW_MAX_COLUMNS,
 				 "ROW_MAX_COLUMNS is the widest table's column count");
 
 /* The tables by RowTableId. */
@@ -50,6 +59,7 @@ const RowTableDef catalog_tables[ROW_TABLE_COUNT] = {
 	[ROW_BUCKET] = {"bucket", bucket_columns, lengthof(bucket_columns)},
 	[ROW_ENTRY] = {"entry", entry_columns, lengthof(entry_columns)},
 	[ROW_HOLD] = {"hold", NULL, 0},
+	[ROW_SPEND_LIMIT] = {"spend_limit", spend_limit_columns, lengthof(spend_limit_columns), true},
 };
 
 /* The indexes by RowIndexId. */
@@ -58,6 +68,7 @@ const RowIndexDef catalog_indexes[ROW_INDEX_COUNT] = {
 	[ROW_BUCKET_BY_ID] = {"bucket_pkey", ROW_BUCKET, 2},
 	[ROW_BUCKET_BURN_DOWN] = {"bucket_burn_down", ROW_BUCKET, 1},
 	[ROW_ENTRY_BY_EVENT] = {"entry_event", ROW_ENTRY, 2},
+	[ROW_SPEND_LIMIT_BY_SUBJECT] = {"spend_limit_key", ROW_SPEND_LIMIT, 2},
 };
 
 static Oid	entry_sequence = InvalidOid;

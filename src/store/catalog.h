@@ -18,6 +18,7 @@ typedef enum RowTableId
 	ROW_BUCKET,
 	ROW_ENTRY,
 	ROW_HOLD,					/* written through SPI; row.c only locks it */
+	ROW_SPEND_LIMIT,			/* 1.1: missing while the schema is 1.0's */
 	ROW_TABLE_COUNT
 } RowTableId;
 
@@ -28,6 +29,7 @@ typedef enum RowIndexId
 	ROW_BUCKET_BY_ID,			/* bucket_pkey: account_id, bucket_id */
 	ROW_BUCKET_BURN_DOWN,		/* bucket_burn_down: account_id; live buckets, spending order */
 	ROW_ENTRY_BY_EVENT,			/* entry_event: account_id, event_id */
+	ROW_SPEND_LIMIT_BY_SUBJECT, /* spend_limit_key: account_id, subject ('': none) */
 	ROW_INDEX_COUNT
 } RowIndexId;
 
@@ -53,7 +55,8 @@ typedef enum AccountColumn
 	ACCOUNT_STATUS_REASON,
 	ACCOUNT_STATUS_CHANGED_AT,
 	ACCOUNT_LOW_BALANCE,		/* 1.1: NULL while the schema is 1.0's */
-	ACCOUNT_MAX_PENDING_HOLDS	/* 1.1 */
+	ACCOUNT_MAX_PENDING_HOLDS,	/* 1.1 */
+	ACCOUNT_SPEND_LIMITS		/* 1.1 */
 } AccountColumn;
 
 typedef enum BucketColumn
@@ -63,7 +66,9 @@ typedef enum BucketColumn
 	BUCKET_SOURCE,
 	BUCKET_GRANTED,
 	BUCKET_REMAINING,
-	BUCKET_LIVE
+	BUCKET_LIVE,
+	BUCKET_PRIORITY,
+	BUCKET_EXPIRES_AT
 } BucketColumn;
 
 #define ENTRY_TOKEN_COLUMN(kind, count, price, fallback, since_1_1) ENTRY_##kind,
@@ -88,12 +93,25 @@ typedef enum EntryColumn
 	ENTRY_REF_ENTRY_ID,
 	ENTRY_REQUEST,
 	ENTRY_CREATED_AT,
-	ENTRY_COLUMN_COUNT = ENTRY_CREATED_AT
+	ENTRY_SUBJECT,				/* 1.1 */
+	ENTRY_COLUMN_COUNT = ENTRY_SUBJECT
 } EntryColumn;
 #undef ENTRY_TOKEN_COLUMN
 
 /* The entry column of a token kind's count. */
 #define ENTRY_TOKEN_COLUMN(kind) ((EntryColumn) (ENTRY_TOKEN_INPUT + (kind)))
+
+typedef enum SpendLimitColumn
+{
+	SPEND_LIMIT_ACCOUNT_ID = 1,
+	SPEND_LIMIT_SUBJECT,
+	SPEND_LIMIT_PERIOD,
+	SPEND_LIMIT_MAX_CREDITS,
+	SPEND_LIMIT_PERIOD_START,
+	SPEND_LIMIT_USED,
+	SPEND_LIMIT_HELD,
+	SPEND_LIMIT_REACHED_IN
+} SpendLimitColumn;
 
 #define ROW_MAX_COLUMNS ENTRY_COLUMN_COUNT
 
@@ -109,6 +127,7 @@ typedef struct RowTableDef
 	const char *name;
 	const RowColumnDef *columns;	/* in the enums' order; NULL: only locked */
 	int			column_count;
+	bool		since_1_1;		/* missing in a 1.0 schema not yet updated */
 } RowTableDef;
 
 typedef struct RowIndexDef

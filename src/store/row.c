@@ -303,6 +303,13 @@ row_cache_build(RowTableId id)
 	c->index_count = 0;
 	c->complete = false;
 	c->relid = catalog_relid(def->name);
+	if (!OidIsValid(c->relid) && def->since_1_1)
+	{
+		/* a 1.0 schema: looked up again by every call until the update creates it */
+		c->valid = false;
+		c->complete = true;
+		return;
+	}
 	if (!OidIsValid(c->relid))
 		row_table_missing(def->name);
 
@@ -355,7 +362,9 @@ row_cache_build(RowTableId id)
 /*
  * Locks the table for writing, its cache built; returns it opened when
  * `open`. A table dropped while the lock was awaited is 42P01; one
- * changed meanwhile (a new index, a new column) is built again.
+ * changed meanwhile (a new index, a new column) is built again. A table
+ * of 1.1 missing from a 1.0 schema is not locked (NULL), and 42P01 when
+ * opened.
  */
 static Relation
 row_table_lock(RowTableId id, bool open)
@@ -369,6 +378,13 @@ row_table_lock(RowTableId id, bool open)
 
 		if (!c->valid || !c->complete)
 			row_cache_build(id);
+		if (!OidIsValid(c->relid))
+		{
+			/* a table of 1.1 on a 1.0 schema: nothing to lock, nothing to open */
+			if (open)
+				row_table_missing(catalog_tables[id].name);
+			return NULL;
+		}
 		if (open)
 			rel = try_table_open(c->relid, RowExclusiveLock);
 		else

@@ -50,6 +50,13 @@ TO regress_ledger_app;
 GRANT EXECUTE ON FUNCTION
     credit_ledger.charge_usage(bigint, text, text, text, text, jsonb, bigint, text, text, jsonb)
 TO regress_ledger_app;
+-- 1.1: teams (the application sets its members' caps and moves credits between wallets)
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.set_spend_limit(bigint, text, bigint, text),
+    credit_ledger.limits(bigint),
+    credit_ledger.consumption_by_subject(bigint, timestamptz, timestamptz),
+    credit_ledger.transfer(bigint, bigint, bigint, text, text, jsonb)
+TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
@@ -163,6 +170,12 @@ SELECT credit_ledger.set_alert(8001, 10);
 SELECT count(*) > 0 AS polled FROM credit_ledger.poll_events('priv-consumer', 1000);
 SELECT credit_ledger.ack_events('priv-consumer', max(event_seq))
 FROM credit_ledger.poll_events('priv-consumer', 1000);
+SELECT credit_ledger.set_spend_limit(8001, 'day', 1000, 'priv-member');
+SELECT amount FROM credit_ledger.deduct(8001, 1, 'priv-d2', subject => 'priv-member');
+SELECT subject, used FROM credit_ledger.limits(8001);
+SELECT subject, credits FROM credit_ledger.consumption_by_subject(8001) WHERE subject IS NOT NULL;
+SELECT to_balance FROM credit_ledger.grant_credits(8002, 1, 'priv-g2'),
+     LATERAL credit_ledger.transfer(8001, 8002, 2, 'priv-t1');
 SELECT left(expect_error($$SELECT credit_ledger.adjust(8001, 5, 'priv-a1', 'fix')$$), 5) AS adjust;
 RESET ROLE;
 
