@@ -1858,3 +1858,306 @@ CREATE INDEX entry_consumption ON credit_ledger.entry (account_id, created_at)
     INCLUDE (amount, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens,
              subject)
     WHERE kind IN ('deduct', 'confirm', 'capture');
+
+---------------------------------------------------------------------------
+-- Transfers between two servers: the steps of the saga (DESIGN 21). A
+-- router (sql/credit_ledger_router.sql) moves credits between accounts of
+-- two shards as a hold on the sender's shard (transfer_hold), the grant on
+-- the receiver's (transfer_receive) and the settling of the hold as the
+-- transfer_out entry (transfer_settle), or its release when the receiver
+-- refused (transfer_undo). Each step is idempotent on (from_account,
+-- event_id); the saga's state is the sender's transfer_leg row, so that a
+-- retry or the router's resume_transfers() finishes what a crash left.
+---------------------------------------------------------------------------
+
+-- A transfer's hold: it never expires by itself (expires_at infinity), and
+-- capture, confirm, cancel, extend_hold and a charge refuse it (LD005); only
+-- its saga settles it. It is not spend: spend limits do not count it.
+ALTER TABLE credit_ledger.hold ADD COLUMN transfer_to bigint;
+COMMENT ON COLUMN credit_ledger.hold.transfer_to IS
+    'a transfer''s hold (transfer_hold): the account on another server the held credits go to; NULL for every other hold';
+
+-- One row per side of a transfer between two servers, on that side's server.
+CREATE TABLE credit_ledger.transfer_leg (
+    from_account     bigint NOT NULL,
+    event_id         text NOT NULL,
+    side             text NOT NULL CHECK (side IN ('out', 'in')),
+    to_account       bigint NOT NULL,
+    amount           bigint NOT NULL CHECK (amount > 0),
+    state            text NOT NULL
+                     CHECK (state IN ('held', 'settled', 'undone', 'received', 'refused')),
+    hold_id          bigint,
+    out_entry_id     bigint,
+    in_entry_id      bigint,
+    part_amounts     bigint[] NOT NULL,
+    part_sources     text[] NOT NULL,
+    part_priorities  integer[] NOT NULL,
+    part_expires_at  timestamptz[] NOT NULL,
+    description      text,
+    metadata         jsonb,
+    error_sqlstate   text,
+    error_message    text,
+    error_detail     text,
+    created_at       timestamptz NOT NULL,
+    resolved_at      timestamptz,
+    PRIMARY KEY (from_account, event_id, side),
+    CHECK ((side = 'out') = (state IN ('held', 'settled', 'undone')))
+);
+-- resume_transfers() finds the sagas a crash left, oldest first
+CREATE INDEX transfer_leg_held ON credit_ledger.transfer_leg (created_at)
+    WHERE state OPERATOR(pg_catalog.=) 'held';
+COMMENT ON TABLE credit_ledger.transfer_leg IS
+    'credit_ledger: the side on this server of a transfer between two servers (a saga run by the router): out = the sender''s (its state is the saga''s), in = the receiver''s';
+COMMENT ON COLUMN credit_ledger.transfer_leg.from_account IS 'the sending account';
+COMMENT ON COLUMN credit_ledger.transfer_leg.event_id IS 'the sender''s event_id: with from_account, the key of the transfer on both servers';
+COMMENT ON COLUMN credit_ledger.transfer_leg.side IS 'out: the sender''s side (its hold, then its transfer_out entry); in: the receiver''s (its transfer_in entry)';
+COMMENT ON COLUMN credit_ledger.transfer_leg.to_account IS 'the receiving account';
+COMMENT ON COLUMN credit_ledger.transfer_leg.amount IS 'credits moved';
+COMMENT ON COLUMN credit_ledger.transfer_leg.state IS 'out: held (in flight), settled (moved) or undone (the receiver refused; the hold released); in: received or refused';
+COMMENT ON COLUMN credit_ledger.transfer_leg.hold_id IS 'out: the hold on from_account that keeps the credits while the saga runs';
+COMMENT ON COLUMN credit_ledger.transfer_leg.out_entry_id IS 'out: the transfer_out entry (once settled)';
+COMMENT ON COLUMN credit_ledger.transfer_leg.in_entry_id IS 'the transfer_in entry: in, this server''s; out, the receiver''s server''s (once settled)';
+COMMENT ON COLUMN credit_ledger.transfer_leg.part_amounts IS 'the credits per bucket they left, in burn-down order';
+COMMENT ON COLUMN credit_ledger.transfer_leg.part_sources IS 'each part''s source, kept by the receiver''s bucket';
+COMMENT ON COLUMN credit_ledger.transfer_leg.part_priorities IS 'each part''s priority, kept by the receiver''s bucket';
+COMMENT ON COLUMN credit_ledger.transfer_leg.part_expires_at IS 'each part''s expiry (NULL: never), kept by the receiver''s bucket';
+COMMENT ON COLUMN credit_ledger.transfer_leg.description IS 'the transfer''s description, on both entries';
+COMMENT ON COLUMN credit_ledger.transfer_leg.metadata IS 'the transfer''s metadata, on both entries';
+COMMENT ON COLUMN credit_ledger.transfer_leg.error_sqlstate IS 'refused, undone: the receiver''s refusal (LD002, LD003)';
+COMMENT ON COLUMN credit_ledger.transfer_leg.error_message IS 'refused, undone: the refusal''s message';
+COMMENT ON COLUMN credit_ledger.transfer_leg.error_detail IS 'refused, undone: the refusal''s DETAIL';
+COMMENT ON COLUMN credit_ledger.transfer_leg.created_at IS 'the instant of the step that wrote it (transfer_hold, transfer_receive)';
+COMMENT ON COLUMN credit_ledger.transfer_leg.resolved_at IS 'out: when it was settled or undone';
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.transfer_leg', '');
+
+CREATE TYPE credit_ledger.transfer_step AS (
+    state            text,
+    entry_id         bigint,
+    hold_id          bigint,
+    out_entry_id     bigint,
+    in_entry_id      bigint,
+    balance          bigint,
+    available        bigint,
+    part_amounts     bigint[],
+    part_sources     text[],
+    part_priorities  integer[],
+    part_expires_at  timestamptz[],
+    error_sqlstate   text,
+    error_message    text,
+    error_detail     text,
+    replayed         boolean
+);
+COMMENT ON TYPE credit_ledger.transfer_step IS
+    'result of a step of a transfer between two servers: the leg''s state after it, the entry the step wrote, this side''s account figures, the parts, the receiver''s refusal; replayed = true when the step had run before';
+COMMENT ON COLUMN credit_ledger.transfer_step.state IS 'the leg''s state after the step (held, settled, undone, received, refused)';
+COMMENT ON COLUMN credit_ledger.transfer_step.entry_id IS 'the entry the step wrote (reserve, transfer_in, transfer_out, cancel); NULL for a refusal';
+COMMENT ON COLUMN credit_ledger.transfer_step.hold_id IS 'the sender''s hold';
+COMMENT ON COLUMN credit_ledger.transfer_step.out_entry_id IS 'the transfer_out entry, once settled';
+COMMENT ON COLUMN credit_ledger.transfer_step.in_entry_id IS 'the transfer_in entry, once received';
+COMMENT ON COLUMN credit_ledger.transfer_step.balance IS 'this side''s balance after the step (as its entry left it); NULL for a refusal';
+COMMENT ON COLUMN credit_ledger.transfer_step.available IS 'this side''s available after the step (as its entry left it); NULL for a refusal';
+COMMENT ON COLUMN credit_ledger.transfer_step.part_amounts IS 'the credits per bucket they left, what transfer_receive gives the receiver';
+COMMENT ON COLUMN credit_ledger.transfer_step.part_sources IS 'each part''s source';
+COMMENT ON COLUMN credit_ledger.transfer_step.part_priorities IS 'each part''s priority';
+COMMENT ON COLUMN credit_ledger.transfer_step.part_expires_at IS 'each part''s expiry (NULL: never)';
+COMMENT ON COLUMN credit_ledger.transfer_step.error_sqlstate IS 'refused, undone: the receiver''s SQLSTATE';
+COMMENT ON COLUMN credit_ledger.transfer_step.error_message IS 'refused, undone: its message';
+COMMENT ON COLUMN credit_ledger.transfer_step.error_detail IS 'refused, undone: its DETAIL';
+COMMENT ON COLUMN credit_ledger.transfer_step.replayed IS 'true when the step had run before with this key: nothing happened again';
+
+CREATE FUNCTION credit_ledger.transfer_hold(from_account bigint, to_account bigint, amount bigint,
+                                            event_id text, description text DEFAULT NULL,
+                                            metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.transfer_step
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_transfer_hold';
+COMMENT ON FUNCTION credit_ledger.transfer_hold(bigint, bigint, bigint, text, text, jsonb) IS
+    'step 1 of a transfer to an account of another server (the router runs it): holds credits the sender holds (never its credit limit) in a hold that never expires by itself, returns the parts (source, expiry, priority per bucket) for transfer_receive; idempotent on (from_account, event_id), a repeat returns the saga''s state; LD001, LD002, LD003 change nothing';
+
+CREATE FUNCTION credit_ledger.transfer_receive(to_account bigint, from_account bigint, event_id text,
+                                               amount bigint, part_amounts bigint[],
+                                               part_sources text[], part_priorities integer[],
+                                               part_expires_at timestamptz[],
+                                               description text DEFAULT NULL,
+                                               metadata jsonb DEFAULT NULL)
+    RETURNS credit_ledger.transfer_step
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_transfer_receive';
+COMMENT ON FUNCTION credit_ledger.transfer_receive(bigint, bigint, text, bigint, bigint[], text[], integer[], timestamptz[], text, jsonb) IS
+    'step 2 of a transfer between two servers, on the receiver''s: the parts enter to_account (entry transfer_in, debt repaid first, each part a bucket with its source, expiry and priority), state received; a receiver missing (LD002) or closed (LD003) is state refused with the error in the result, once and for good; idempotent on (from_account, event_id)';
+
+CREATE FUNCTION credit_ledger.transfer_settle(from_account bigint, event_id text, in_entry_id bigint)
+    RETURNS credit_ledger.transfer_step
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_transfer_settle';
+COMMENT ON FUNCTION credit_ledger.transfer_settle(bigint, text, bigint) IS
+    'step 3 of a transfer between two servers, on the sender''s, once transfer_receive received: the hold becomes the transfer_out entry (not consumption), naming the receiver''s entry in_entry_id; state settled; idempotent; LD005 for a saga undone';
+
+CREATE FUNCTION credit_ledger.transfer_undo(from_account bigint, event_id text, error_sqlstate text,
+                                            error_message text, error_detail text)
+    RETURNS credit_ledger.transfer_step
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_transfer_undo';
+COMMENT ON FUNCTION credit_ledger.transfer_undo(bigint, text, text, text, text) IS
+    'step 3 of a transfer between two servers when transfer_receive refused: releases the hold (entry cancel) and keeps the receiver''s error, which a repeat of the transfer gets again; state undone; idempotent; LD005 for a saga settled';
+
+CREATE FUNCTION credit_ledger.transfers_in_flight(older_than interval DEFAULT '0 seconds',
+                                                  max_rows integer DEFAULT 100)
+    RETURNS SETOF credit_ledger.transfer_leg
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.* FROM credit_ledger.transfer_leg l
+    WHERE l.state OPERATOR(pg_catalog.=) 'held'
+      AND l.created_at OPERATOR(pg_catalog.<=) (pg_catalog.statement_timestamp() OPERATOR(pg_catalog.-) older_than)
+    ORDER BY l.created_at, l.from_account, l.event_id
+    LIMIT max_rows
+$$;
+COMMENT ON FUNCTION credit_ledger.transfers_in_flight(interval, integer) IS
+    'the sender''s legs of transfers between two servers still held (a router call in flight, or one a crash left), started at least older_than ago, oldest first: what the router''s resume_transfers() finishes';
+
+-- A transfer's hold is not spend: the spend limits' held counters and
+-- limits() leave it out.
+CREATE OR REPLACE FUNCTION credit_ledger.held_for(account_id bigint, subject text)
+    RETURNS bigint
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(sum(h.amount - h.captured), 0)::bigint
+    FROM credit_ledger.hold h
+    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+    WHERE h.account_id = held_for.account_id AND h.state = 'pending' AND h.transfer_to IS NULL
+      AND (held_for.subject IS NULL OR r.subject = held_for.subject)
+$$;
+
+CREATE OR REPLACE FUNCTION credit_ledger.limits(account_id bigint)
+    RETURNS TABLE (subject text, period text, max_credits bigint, used bigint, held bigint,
+                   remaining bigint, resets_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM credit_ledger.require_arguments('limits', ARRAY['account_id'],
+        ARRAY[limits.account_id IS NOT NULL]);
+    -- exact without writing: a counter of an older period reads as 0, and a
+    -- hold past its expiry no longer holds; a transfer's hold is not spend
+    RETURN QUERY
+    SELECT l.subject, l.period, l.max_credits, u.used, u.held,
+           greatest(l.max_credits - u.used - u.held, 0), s.resets_at
+    FROM credit_ledger.spend_limit l
+    CROSS JOIN LATERAL credit_ledger.spend_period(l.period, statement_timestamp()) s
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN l.period_start = s.starts_at THEN l.used ELSE 0 END AS used,
+               (SELECT COALESCE(sum(h.amount), 0)::bigint
+                FROM credit_ledger.pending_holds h
+                JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+                JOIN credit_ledger.hold th ON th.account_id = h.account_id AND th.hold_id = h.hold_id
+                WHERE h.account_id = l.account_id AND th.transfer_to IS NULL
+                  AND (l.subject IS NULL OR r.subject = l.subject)) AS held
+    ) u
+    WHERE l.account_id = limits.account_id
+    ORDER BY l.subject NULLS FIRST, array_position(ARRAY['day', 'week', 'month'], l.period);
+END
+$$;
+
+-- verify()'s transfer checks with the sides of transfers between two
+-- servers: each leg against this server's entry and hold (the other side
+-- is on the other server, where its own leg is checked).
+CREATE OR REPLACE FUNCTION credit_ledger.verify_teams(account_id bigint)
+    RETURNS TABLE (account_id bigint, check_name text, expected text, actual text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.account_id, c.check_name, c.expected, c.actual
+    FROM credit_ledger.spend_limit l
+    CROSS JOIN LATERAL credit_ledger.spend_period(l.period, l.period_start) s
+    CROSS JOIN LATERAL (VALUES
+        (format('spend limit %s %s: period_start starts a period', COALESCE(l.subject, '(account)'), l.period),
+         s.starts_at::text, l.period_start::text),
+        (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
+         (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
+         l.used::text),
+        (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
+         credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
+    ) AS c(check_name, expected, actual)
+    WHERE (verify_teams.account_id IS NULL OR l.account_id = verify_teams.account_id)
+      AND c.expected IS DISTINCT FROM c.actual
+    UNION ALL
+    SELECT a.account_id, 'spend_limits counts the account''s limits',
+           (SELECT count(*) FROM credit_ledger.spend_limit l WHERE l.account_id = a.account_id)::text,
+           a.spend_limits::text
+    FROM credit_ledger.account a
+    WHERE (verify_teams.account_id IS NULL OR a.account_id = verify_teams.account_id)
+      AND a.spend_limits <> (SELECT count(*) FROM credit_ledger.spend_limit l WHERE l.account_id = a.account_id)
+    UNION ALL
+    -- both sides of a transfer: out on the sender, in on the receiver, the same credits
+    SELECT t.from_account, 'transfer: both sides match',
+           format('transfer_out -%s on %s, transfer_in %s on %s', t.amount, t.from_account, t.amount, t.to_account),
+           format('%s %s on %s, %s %s on %s', o.kind, o.amount, o.account_id, i.kind, i.amount, i.account_id)
+    FROM credit_ledger.transfer t
+    LEFT JOIN credit_ledger.entry o ON o.account_id = t.from_account AND o.entry_id = t.out_entry_id
+    LEFT JOIN credit_ledger.entry i ON i.account_id = t.to_account AND i.entry_id = t.in_entry_id
+    WHERE (verify_teams.account_id IS NULL OR verify_teams.account_id IN (t.from_account, t.to_account))
+      AND (o.kind IS DISTINCT FROM 'transfer_out' OR i.kind IS DISTINCT FROM 'transfer_in'
+           OR o.amount IS DISTINCT FROM -t.amount OR i.amount IS DISTINCT FROM t.amount
+           OR o.ref_entry_id IS DISTINCT FROM t.in_entry_id OR i.ref_entry_id IS DISTINCT FROM t.out_entry_id)
+    UNION ALL
+    -- the sender's leg of a transfer between servers: held by its pending
+    -- hold of the amount, settled as its transfer_out entry (naming the
+    -- receiver's entry) with the hold ended, undone with the hold cancelled
+    SELECT g.from_account, 'transfer between servers: the sender''s side',
+           format('%s: %s', g.state, CASE g.state
+               WHEN 'held' THEN format('hold %s pending for %s to %s', g.hold_id, g.amount, g.to_account)
+               WHEN 'settled' THEN format('hold %s confirmed, transfer_out -%s naming %s', g.hold_id, g.amount, g.in_entry_id)
+               ELSE format('hold %s cancelled', g.hold_id) END),
+           format('%s: hold %s %s for %s to %s, %s %s naming %s', g.state, h.hold_id, h.state,
+                  h.amount, h.transfer_to, o.kind, o.amount, o.ref_entry_id)
+    FROM credit_ledger.transfer_leg g
+    LEFT JOIN credit_ledger.hold h ON h.account_id = g.from_account AND h.hold_id = g.hold_id
+    LEFT JOIN credit_ledger.entry o ON o.account_id = g.from_account AND o.entry_id = g.out_entry_id
+    WHERE g.side = 'out'
+      AND (verify_teams.account_id IS NULL OR g.from_account = verify_teams.account_id)
+      AND (h.amount IS DISTINCT FROM g.amount OR h.transfer_to IS DISTINCT FROM g.to_account
+           OR h.state IS DISTINCT FROM CASE g.state WHEN 'held' THEN 'pending'
+                                                    WHEN 'settled' THEN 'confirmed' ELSE 'cancelled' END
+           OR (g.state = 'settled' AND (o.kind IS DISTINCT FROM 'transfer_out'
+               OR o.amount IS DISTINCT FROM -g.amount OR o.ref_entry_id IS DISTINCT FROM g.in_entry_id
+               OR o.hold_id IS DISTINCT FROM g.hold_id))
+           OR (g.state <> 'settled' AND g.out_entry_id IS NOT NULL))
+    UNION ALL
+    -- the receiver's leg: received as its transfer_in entry of the amount
+    SELECT g.to_account, 'transfer between servers: the receiver''s side',
+           format('transfer_in %s', g.amount), format('%s %s', i.kind, i.amount)
+    FROM credit_ledger.transfer_leg g
+    LEFT JOIN credit_ledger.entry i ON i.account_id = g.to_account AND i.entry_id = g.in_entry_id
+    WHERE g.side = 'in' AND g.state = 'received'
+      AND (verify_teams.account_id IS NULL OR g.to_account = verify_teams.account_id)
+      AND (i.kind IS DISTINCT FROM 'transfer_in' OR i.amount IS DISTINCT FROM g.amount)
+    UNION ALL
+    -- every transfer hold has its leg
+    SELECT h.account_id, 'transfer holds belong to a transfer', 'a transfer leg',
+           format('hold %s has none', h.hold_id)
+    FROM credit_ledger.hold h
+    WHERE h.transfer_to IS NOT NULL
+      AND (verify_teams.account_id IS NULL OR h.account_id = verify_teams.account_id)
+      AND NOT EXISTS (SELECT FROM credit_ledger.transfer_leg g
+                      WHERE g.side = 'out' AND g.from_account = h.account_id AND g.hold_id = h.hold_id)
+    UNION ALL
+    -- and no transfer entry outside a transfer (of this server or between two)
+    SELECT e.account_id, 'transfer entries belong to a transfer', 'a transfer',
+           format('%s entry %s has none', e.kind, e.entry_id)
+    FROM credit_ledger.entry e
+    WHERE e.kind IN ('transfer_out', 'transfer_in')
+      AND (verify_teams.account_id IS NULL OR e.account_id = verify_teams.account_id)
+      AND NOT EXISTS (SELECT FROM credit_ledger.transfer t
+                      WHERE (e.kind = 'transfer_out' AND t.from_account = e.account_id AND t.out_entry_id = e.entry_id)
+                         OR (e.kind = 'transfer_in' AND t.to_account = e.account_id AND t.in_entry_id = e.entry_id))
+      AND NOT EXISTS (SELECT FROM credit_ledger.transfer_leg g
+                      WHERE (e.kind = 'transfer_out' AND g.side = 'out' AND g.from_account = e.account_id
+                             AND g.out_entry_id = e.entry_id)
+                         OR (e.kind = 'transfer_in' AND g.side = 'in' AND g.to_account = e.account_id
+                             AND g.in_entry_id = e.entry_id))
+$$;
+
+-- the router's mapped user is granted the steps by name (README, Roles)
+REVOKE ALL ON FUNCTION credit_ledger.transfer_hold(bigint, bigint, bigint, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.transfer_receive(bigint, bigint, text, bigint, bigint[], text[], integer[], timestamptz[], text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.transfer_settle(bigint, text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.transfer_undo(bigint, text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.transfers_in_flight(interval, integer) FROM PUBLIC;

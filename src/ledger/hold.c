@@ -70,8 +70,8 @@ static const char *const on_expiry_names[HOLD_ON_EXPIRY_COUNT] = {
  * statement that names them has one text per schema, chosen by
  * row_schema_1_1().
  */
-#define HOLD_COLUMNS_1_1 "captured, on_expiry"
-#define HOLD_COLUMNS_1_0 "0::bigint, 'release'::text"
+#define HOLD_COLUMNS_1_1 "captured, on_expiry, transfer_to"
+#define HOLD_COLUMNS_1_0 "0::bigint, 'release'::text, NULL::bigint"
 
 /* The state as stored in hold.state. */
 const char *
@@ -309,6 +309,7 @@ hold_load(LedgerOp *op, int64 hold_id, Hold *hold)
 	hold->subject = hold_subject(op, hold->event_id);
 	hold->captured = query_int64(0, 11, NULL);
 	hold->on_expiry = hold_on_expiry_parse(query_text(0, 12));
+	hold->transfer_to = query_int64(0, 13, &isnull);
 }
 
 /* What a pending hold still holds. */
@@ -329,6 +330,14 @@ hold_held(const Hold *hold)
 static bool
 hold_require_pending(LedgerOp *op, const Hold *hold, HoldState repeat_state, bool same_request)
 {
+	/* a transfer's hold is its saga's alone (hold_transfer_end) */
+	if (hold->transfer_to != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_HOLD_NOT_PENDING),
+				 errmsg("hold not pending"),
+				 errdetail("Hold %lld of account %lld belongs to a transfer to account %lld; only the transfer settles it.",
+						   (long long) hold->hold_id, (long long) op->account_id,
+						   (long long) hold->transfer_to)));
 	if (hold->state == HOLD_PENDING)
 		return true;
 	if (hold->state == repeat_state && same_request)
@@ -768,4 +777,83 @@ holds_end_lease(LedgerOp *op, int32 lease_pid, TimestampTz lease_started_at)
 	};
 
 	holds_expire_listed(op, query_run(&q, values, NULL, false, 0, QUERY_SELECT), "lease ended");
+}
+
+/*
+ * Holds credits for a transfer to an account of another server, the first
+ * step of its saga (transfer.c): the slices drawn become a pending hold
+ * that never expires by itself (expires_at infinity: releasing it after the
+ * receiver got the credits would create them) and that capture, confirm,
+ * cancel, extend_hold and a charge refuse; it is not spend, so no spend
+ * limit counts it. Its reserve entry carries the transfer's event_id.
+ * Returns the hold's id.
+ */
+int64
+hold_transfer_create(LedgerOp *op, int64 amount, int64 to_account, const Slices *drawn,
+					 const char *description, Datum metadata, bool has_metadata)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.hold SET transfer_to = $3 WHERE account_id = $1 AND hold_id = $2",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	HoldReserve r = {
+		.amount = amount, .source = "transfer", .description = description,
+		.metadata = metadata, .has_metadata = has_metadata, .on_expiry = HOLD_EXPIRY_RELEASE
+	};
+	Datum		values[3];
+	int64		hold_id;
+
+	TIMESTAMP_NOEND(r.expires_at);
+	hold_id = hold_create(op, &r, drawn);
+	values[0] = Int64GetDatum(op->account_id);
+	values[1] = Int64GetDatum(hold_id);
+	values[2] = Int64GetDatum(to_account);
+	query_write_one(&q, values, NULL, QUERY_UPDATE, "UPDATE", "hold");
+	op->entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = ENTRY_RESERVE, .reserved_delta = amount, .event_id = op->event_id,
+		.hold_id = hold_id, .source = r.source, .description = description,
+		.metadata = metadata, .has_metadata = has_metadata, .slices = drawn
+	});
+	op->hold_id = hold_id;
+	op->amount = amount;
+	return hold_id;
+}
+
+/*
+ * Ends a transfer's pending hold, the last step of its saga: settled, its
+ * slices become the transfer_out entry (credits out, not consumption:
+ * neither total_consumed nor a spend limit counts them), naming the
+ * receiver's transfer_in entry on the other server; or released (the
+ * receiver refused), a cancel entry giving the slices back. The account's
+ * status does not matter: the credits were set aside while it was active.
+ * Returns the entry's id.
+ */
+int64
+hold_transfer_end(LedgerOp *op, int64 hold_id, bool settle, int64 in_entry_id,
+				  const char *description, Datum metadata, bool has_metadata)
+{
+	Hold		hold;
+	int64		entry_id;
+
+	hold_load(op, hold_id, &hold);
+	if (hold.state != HOLD_PENDING || hold.transfer_to == 0)
+		elog(ERROR, "credit_ledger: hold %lld of account %lld is not a pending transfer's",
+			 (long long) hold_id, (long long) op->account_id);
+	if (!settle)
+	{
+		entry_id = entry_write(op, &(LedgerEntry) {
+			.kind = ENTRY_CANCEL, .reserved_delta = -hold_held(&hold), .hold_id = hold_id,
+			.description = "transfer undone"
+		});
+		hold_settle(op, hold_id, HOLD_CANCELLED, 0, false, entry_id);
+		buckets_give_back(op, &hold.slices, entry_id);
+		return entry_id;
+	}
+	entry_id = entry_write(op, &(LedgerEntry) {
+		.kind = ENTRY_TRANSFER_OUT, .amount = -hold.amount, .reserved_delta = -hold.amount,
+		.hold_id = hold_id, .description = description, .metadata = metadata,
+		.has_metadata = has_metadata, .slices = &hold.slices, .ref_entry_id = in_entry_id
+	});
+	hold_settle(op, hold_id, HOLD_CONFIRMED, 0, false, entry_id);
+	return entry_id;
 }

@@ -47,6 +47,7 @@ typedef struct Hold
 	int64		settled_amount;
 	bool		has_settled_amount;
 	int64		result_entry_id;	/* 0 while pending */
+	int64		transfer_to;	/* a transfer's hold: the receiving account; 0 = not one */
 } Hold;
 
 /* A reserve: what to hold, and until when (hold_expiry). */
@@ -98,6 +99,11 @@ extern void hold_confirm(LedgerOp *op, const HoldConfirm *c);
 extern void hold_cancel(LedgerOp *op, int64 hold_id, const char *reason);
 extern void hold_extend(LedgerOp *op, int64 hold_id, TimestampTz expires_at);
 extern void holds_expire_due(LedgerOp *op, HoldOnExpiry which);
+extern int64 hold_transfer_create(LedgerOp *op, int64 amount, int64 to_account,
+								  const Slices *drawn, const char *description,
+								  Datum metadata, bool has_metadata);
+extern int64 hold_transfer_end(LedgerOp *op, int64 hold_id, bool settle, int64 in_entry_id,
+							   const char *description, Datum metadata, bool has_metadata);
 extern void holds_end_lease(LedgerOp *op, int32 lease_pid, TimestampTz lease_started_at);
 
 #endif

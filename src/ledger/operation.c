@@ -52,9 +52,11 @@ event_lookup(LedgerOp *op, char **stored_request)
 
 /*
  * Connects SPI and locks the account (the call's first lock; a transfer
- * takes its two in account_id order). op_start goes on.
+ * takes its two in account_id order). op_start goes on. Returns false only
+ * for OP_ACCOUNT_MAY_BE_MISSING and no such account (nothing is locked;
+ * the caller ends the op).
  */
-void
+bool
 op_lock(LedgerOp *op, OpAccountMode mode)
 {
 	query_connect();
@@ -63,12 +65,15 @@ op_lock(LedgerOp *op, OpAccountMode mode)
 
 	if (!account_lock(op->rows, &op->acct, op->account_id))
 	{
+		if (mode == OP_ACCOUNT_MAY_BE_MISSING)
+			return false;
 		if (mode == OP_ACCOUNT_MUST_EXIST)
 			account_not_found(op->account_id);
 		account_create(op->account_id, 0, (Datum) 0, false);
 		if (!account_lock(op->rows, &op->acct, op->account_id))
 			row_report_skipped("INSERT", "account");
 	}
+	return true;
 }
 
 /*

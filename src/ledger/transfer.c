@@ -17,15 +17,19 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/timestamp.h"
 
+#include "errors.h"
 #include "store/query.h"
 #include "store/row.h"
 #include "ledger/bucket.h"
 #include "ledger/credits.h"
 #include "ledger/debt.h"
 #include "ledger/entry.h"
+#include "ledger/hold.h"
 #include "ledger/operation.h"
 #include "ledger/transfer.h"
 
@@ -210,4 +214,455 @@ transfer_end(LedgerOp *from, LedgerOp *to)
 	transfer_order(from, to, &first, &second);
 	op_end(second);
 	op_end(first);
+}
+
+/*
+ * Transfers between two servers: the steps of a saga that a router (a
+ * PL/Proxy function, sql/credit_ledger_router.sql) runs on the two
+ * servers, each step one transaction there, each idempotent on
+ * (from_account, event_id):
+ *
+ *	1. transfer_hold, on the sender's: the credits leave its buckets into a
+ *	   transfer's hold (hold_transfer_create) and its leg row says what they
+ *	   were (the parts), state held;
+ *	2. transfer_accept, on the receiver's: the parts enter the receiver
+ *	   (transfer_receive, entry transfer_in), state received; or, receiver
+ *	   missing or closed, state refused with the error, recorded so that
+ *	   the answer never changes;
+ *	3. transfer_finish, on the sender's: the hold becomes the transfer_out
+ *	   entry (settled) after a received, or is released (undone) after a
+ *	   refused.
+ *
+ * The receiver's leg decides the saga once: the router settles only after
+ * received and undoes only after refused, so a retry, a resume after a
+ * crash and a call in flight, racing, always agree, and credits are never
+ * created or lost.
+ */
+
+static const char *const leg_state_names[LEG_STATE_COUNT] = {
+	[LEG_HELD] = "held",
+	[LEG_SETTLED] = "settled",
+	[LEG_UNDONE] = "undone",
+	[LEG_RECEIVED] = "received",
+	[LEG_REFUSED] = "refused",
+};
+
+/* The state as stored in transfer_leg.state. */
+const char *
+transfer_leg_state_name(TransferLegState state)
+{
+	return leg_state_names[state];
+}
+
+static TransferLegState
+leg_state_parse(const char *name)
+{
+	for (int i = 0; i < LEG_STATE_COUNT; i++)
+		if (strcmp(name, leg_state_names[i]) == 0)
+			return (TransferLegState) i;
+	elog(ERROR, "credit_ledger: transfer leg has unknown state \"%s\"", name);
+	return LEG_HELD;			/* keep compiler quiet */
+}
+
+/*
+ * Reads one side's leg of the transfer (from_account, event_id) into cxt;
+ * false when there is none.
+ */
+static bool
+leg_load(int64 from_account, const char *event_id, bool out, TransferLeg *leg, MemoryContext cxt)
+{
+	static CachedQuery q = {
+		"SELECT state, to_account, amount, hold_id, out_entry_id, in_entry_id, part_amounts,"
+		" part_sources, part_priorities, part_expires_at, description, metadata,"
+		" error_sqlstate, error_message, error_detail"
+		" FROM credit_ledger.transfer_leg WHERE from_account = $1 AND event_id = $2 AND side = $3",
+		3, {INT8OID, TEXTOID, TEXTOID}
+	};
+	Datum		values[3] = {
+		Int64GetDatum(from_account), CStringGetTextDatum(event_id),
+		CStringGetTextDatum(out ? "out" : "in")
+	};
+	MemoryContext old;
+	bool		isnull;
+
+	memset(leg, 0, sizeof(*leg));
+	if (query_run(&q, values, NULL, false, 0, QUERY_SELECT) == 0)
+		return false;
+	old = MemoryContextSwitchTo(cxt);
+	leg->state = leg_state_parse(query_text(0, 1));
+	leg->to_account = query_int64(0, 2, NULL);
+	leg->amount = query_int64(0, 3, NULL);
+	leg->hold_id = query_int64(0, 4, &isnull);
+	leg->out_entry_id = query_int64(0, 5, &isnull);
+	leg->in_entry_id = query_int64(0, 6, &isnull);
+	leg->part_amounts = datumCopy(query_datum(0, 7, &isnull), false, -1);
+	leg->part_sources = datumCopy(query_datum(0, 8, &isnull), false, -1);
+	leg->part_priorities = datumCopy(query_datum(0, 9, &isnull), false, -1);
+	leg->part_expires_at = datumCopy(query_datum(0, 10, &isnull), false, -1);
+	leg->description = query_text(0, 11);
+	leg->metadata = query_datum(0, 12, &isnull);
+	leg->has_metadata = !isnull;
+	if (leg->has_metadata)
+		leg->metadata = datumCopy(leg->metadata, false, -1);
+	leg->error_sqlstate = query_text(0, 13);
+	leg->error_message = query_text(0, 14);
+	leg->error_detail = query_text(0, 15);
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/* The parts as the leg row's four arrays (NULL expiry: never). */
+static void
+parts_to_arrays(const TransferParts *parts, Datum arrays[4])
+{
+	int			n = parts->count;
+	Datum	   *amounts = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *sources = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *priorities = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *expires = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *expires_null = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		amounts[i] = Int64GetDatum(parts->parts[i].amount);
+		sources[i] = CStringGetTextDatum(parts->parts[i].source);
+		priorities[i] = Int32GetDatum(parts->parts[i].priority);
+		expires[i] = TimestampTzGetDatum(parts->parts[i].expires_at);
+		expires_null[i] = !parts->parts[i].has_expiry;
+	}
+	arrays[0] = PointerGetDatum(construct_array_builtin(amounts, n, INT8OID));
+	arrays[1] = PointerGetDatum(construct_array_builtin(sources, n, TEXTOID));
+	arrays[2] = PointerGetDatum(construct_array_builtin(priorities, n, INT4OID));
+	arrays[3] = PointerGetDatum(construct_md_array(expires, expires_null, 1, dims, lbs,
+												   TIMESTAMPTZOID, sizeof(TimestampTz),
+												   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static void
+parts_invalid(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid transfer parts"),
+			 errdetail("%s", detail)));
+}
+
+/*
+ * The parts a transfer_hold returned, from its four arrays: one element per
+ * part, amounts positive, sources and priorities not NULL; 22023 otherwise.
+ */
+void
+transfer_parts_from_arrays(Datum amounts, Datum sources, Datum priorities, Datum expires_at,
+						   TransferParts *parts)
+{
+	Datum	   *a;
+	Datum	   *s;
+	Datum	   *p;
+	Datum	   *e;
+	bool	   *a_null;
+	bool	   *s_null;
+	bool	   *p_null;
+	bool	   *e_null;
+	int			na;
+	int			ns;
+	int			np;
+	int			ne;
+
+	deconstruct_array(DatumGetArrayTypeP(amounts), INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+					  TYPALIGN_DOUBLE, &a, &a_null, &na);
+	deconstruct_array(DatumGetArrayTypeP(sources), TEXTOID, -1, false, TYPALIGN_INT,
+					  &s, &s_null, &ns);
+	deconstruct_array(DatumGetArrayTypeP(priorities), INT4OID, sizeof(int32), true,
+					  TYPALIGN_INT, &p, &p_null, &np);
+	deconstruct_array(DatumGetArrayTypeP(expires_at), TIMESTAMPTZOID, sizeof(TimestampTz),
+					  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &e, &e_null, &ne);
+	if (na == 0 || na != ns || na != np || na != ne)
+		parts_invalid(psprintf("part_amounts has %d elements, part_sources %d, part_priorities %d, part_expires_at %d; one each per part, at least one.",
+							   na, ns, np, ne));
+	parts->count = na;
+	parts->parts = palloc0(sizeof(TransferPart) * na);
+	for (int i = 0; i < na; i++)
+	{
+		if (a_null[i] || s_null[i] || p_null[i] || DatumGetInt64(a[i]) <= 0)
+			parts_invalid(psprintf("Part %d needs a positive amount, a source and a priority.", i + 1));
+		parts->parts[i].amount = DatumGetInt64(a[i]);
+		parts->parts[i].source = TextDatumGetCString(s[i]);
+		parts->parts[i].priority = DatumGetInt32(p[i]);
+		parts->parts[i].has_expiry = !e_null[i];
+		if (!e_null[i])
+			parts->parts[i].expires_at = DatumGetTimestampTz(e[i]);
+	}
+}
+
+/* The leg row a step writes; a refusal is written once, whoever comes first. */
+typedef struct LegNew
+{
+	int64		from_account;
+	const char *event_id;
+	bool		out;
+	int64		to_account;
+	const Transfer *t;
+	Datum		arrays[4];
+	TransferLegState state;
+	int64		hold_id;		/* 0 = none */
+	int64		in_entry_id;	/* 0 = none */
+	const char *error[3];		/* sqlstate, message, detail; NULL = none */
+	TimestampTz now;
+} LegNew;
+
+static bool
+leg_insert(const LegNew *l)
+{
+#define LEG_INSERT \
+	"INSERT INTO credit_ledger.transfer_leg (from_account, event_id, side, to_account, amount," \
+	" state, hold_id, in_entry_id, part_amounts, part_sources, part_priorities, part_expires_at," \
+	" description, metadata, error_sqlstate, error_message, error_detail, created_at)" \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+#define LEG_TYPES {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID, \
+		INT8ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TEXTOID, JSONBOID, \
+		TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	static CachedQuery q[2] = {
+		{LEG_INSERT, 18, LEG_TYPES},
+		{LEG_INSERT " ON CONFLICT DO NOTHING", 18, LEG_TYPES}
+	};
+#undef LEG_INSERT
+#undef LEG_TYPES
+	bool		refused = l->state == LEG_REFUSED;
+	Datum		values[18] = {
+		Int64GetDatum(l->from_account), CStringGetTextDatum(l->event_id),
+		CStringGetTextDatum(l->out ? "out" : "in"), Int64GetDatum(l->to_account),
+		Int64GetDatum(l->t->amount), CStringGetTextDatum(leg_state_names[l->state]),
+		Int64GetDatum(l->hold_id), Int64GetDatum(l->in_entry_id),
+		l->arrays[0], l->arrays[1], l->arrays[2], l->arrays[3],
+		l->t->description ? CStringGetTextDatum(l->t->description) : (Datum) 0,
+		l->t->metadata,
+		l->error[0] ? CStringGetTextDatum(l->error[0]) : (Datum) 0,
+		l->error[1] ? CStringGetTextDatum(l->error[1]) : (Datum) 0,
+		l->error[2] ? CStringGetTextDatum(l->error[2]) : (Datum) 0,
+		TimestampTzGetDatum(l->now)
+	};
+	char		nulls[18];
+
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[6] = l->hold_id ? ' ' : 'n';
+	nulls[7] = l->in_entry_id ? ' ' : 'n';
+	nulls[12] = l->t->description ? ' ' : 'n';
+	nulls[13] = l->t->has_metadata ? ' ' : 'n';
+	for (int i = 0; i < 3; i++)
+		nulls[14 + i] = l->error[i] ? ' ' : 'n';
+	/* under the receiver's lock, or (no receiver) racing only its twin */
+	if (refused)
+		return query_run(&q[1], values, nulls, false, 0, QUERY_INSERT) == 1;
+	query_write_one(&q[0], values, nulls, QUERY_INSERT, "INSERT", "transfer_leg");
+	return true;
+}
+
+/* The sender's leg ends: settled (its transfer_out entry, the receiver's entry) or undone. */
+static void
+leg_finish(int64 from_account, const char *event_id, TransferLegState state, int64 out_entry_id,
+		   int64 in_entry_id, const char *const error[3], TimestampTz now)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.transfer_leg SET state = $3, out_entry_id = $4, in_entry_id = $5,"
+		" error_sqlstate = $6, error_message = $7, error_detail = $8, resolved_at = $9"
+		" WHERE from_account = $1 AND event_id = $2 AND side = 'out' AND state = 'held'",
+		9, {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	};
+	Datum		values[9] = {
+		Int64GetDatum(from_account), CStringGetTextDatum(event_id),
+		CStringGetTextDatum(leg_state_names[state]), Int64GetDatum(out_entry_id),
+		Int64GetDatum(in_entry_id),
+		error && error[0] ? CStringGetTextDatum(error[0]) : (Datum) 0,
+		error && error[1] ? CStringGetTextDatum(error[1]) : (Datum) 0,
+		error && error[2] ? CStringGetTextDatum(error[2]) : (Datum) 0,
+		TimestampTzGetDatum(now)
+	};
+	char		nulls[9] = {' ', ' ', ' ', out_entry_id ? ' ' : 'n', in_entry_id ? ' ' : 'n',
+		error && error[0] ? ' ' : 'n', error && error[1] ? ' ' : 'n',
+	error && error[2] ? ' ' : 'n', ' '};
+
+	query_write_one(&q, values, nulls, QUERY_UPDATE, "UPDATE", "transfer_leg");
+}
+
+/* LD004 for a step that names the transfer's key with other figures. */
+static void
+leg_conflict(int64 from_account, const char *event_id, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_LD_EVENT_CONFLICT),
+			 errmsg("event_id already used for a different request"),
+			 errdetail("Transfer \"%s\" of account %lld: %s", event_id,
+					   (long long) from_account, detail)));
+}
+
+/*
+ * Step 1, on the sender's server: holds t->amount of the credits `from`
+ * holds (never its credit limit: LD001; LD002, LD003 as a transfer) for
+ * to_account on another server, and writes the sender's leg, state held,
+ * with the parts; or, the key used before by the same request, leaves
+ * everything as it is. Either way `leg` is the saga as it stands. The op
+ * was initialised with the transfer's fingerprint; the caller ends it.
+ */
+void
+transfer_hold(LedgerOp *from, int64 to_account, const Transfer *t, TransferLeg *leg,
+			  MemoryContext cxt)
+{
+	bool		first = op_begin(from, OP_ACCOUNT_MUST_EXIST);
+
+	if (first)
+	{
+		Slices		drawn;
+		TransferParts parts;
+		LegNew		l = {
+			.from_account = from->account_id, .event_id = from->event_id, .out = true,
+			.to_account = to_account, .t = t, .state = LEG_HELD, .now = from->now
+		};
+
+		transfer_send(from, t->amount, &drawn, &parts);
+		l.hold_id = hold_transfer_create(from, t->amount, to_account, &drawn, t->description,
+										 t->metadata, t->has_metadata);
+		parts_to_arrays(&parts, l.arrays);
+		(void) leg_insert(&l);
+	}
+	if (!leg_load(from->account_id, from->event_id, true, leg, cxt))
+		leg_conflict(from->account_id, from->event_id,
+					 "it was a transfer within one server, not between two.");
+	leg->entry_id = from->entry_id;
+	leg->replayed = !first;
+}
+
+/*
+ * Step 2, on the receiver's server: the parts (what transfer_hold drew)
+ * enter `to` as a transfer would credit them (transfer_receive; entry
+ * transfer_in), state received; a receiver that does not exist (LD002) or
+ * is closed (LD003) is state refused, the error recorded in the leg and
+ * never raised, so that the saga's outcome is decided once. A repeat
+ * answers as the first did. The caller ends the op.
+ */
+void
+transfer_accept(LedgerOp *to, int64 from_account, const char *event_id, const Transfer *t,
+				const TransferParts *parts, TransferLeg *leg, MemoryContext cxt)
+{
+	bool		found = op_lock(to, OP_ACCOUNT_MAY_BE_MISSING);
+	bool		inserted;
+	int64		total = 0;
+	LegNew		l = {
+		.from_account = from_account, .event_id = event_id, .out = false,
+		.to_account = to->account_id, .t = t, .now = to->now
+	};
+
+	if (leg_load(from_account, event_id, false, leg, cxt))
+	{
+		if (leg->to_account != to->account_id || leg->amount != t->amount)
+			leg_conflict(from_account, event_id,
+						 psprintf("its receiver has it for %lld credits to account %lld, not %lld to %lld.",
+								  (long long) leg->amount, (long long) leg->to_account,
+								  (long long) t->amount, (long long) to->account_id));
+		if (leg->state == LEG_RECEIVED)
+			entry_replay(to, leg->in_entry_id);
+		leg->entry_id = leg->in_entry_id;
+		leg->replayed = true;
+		return;
+	}
+	for (int i = 0; i < parts->count; i++)
+		total = credits_add(total, parts->parts[i].amount);
+	if (total != t->amount)
+		parts_invalid(psprintf("The parts add up to %lld, the amount is %lld.",
+							   (long long) total, (long long) t->amount));
+	parts_to_arrays(parts, l.arrays);
+
+	/* the texts of account_not_found and account_require_active */
+	if (!found)
+	{
+		l.state = LEG_REFUSED;
+		l.error[0] = "LD002";
+		l.error[1] = "account not found";
+		l.error[2] = psprintf("Account %lld does not exist.", (long long) to->account_id);
+	}
+	else if (to->acct.status == ACCOUNT_CLOSED)
+	{
+		l.state = LEG_REFUSED;
+		l.error[0] = "LD003";
+		l.error[1] = "account not active";
+		l.error[2] = psprintf("Account %lld is %s.", (long long) to->account_id,
+							  account_status_name(to->acct.status));
+	}
+	else
+	{
+		Slices		credited;
+		int64		in_id;
+
+		(void) op_start(to);
+		in_id = entry_next_id();
+		transfer_receive(to, parts, in_id, &credited);
+		to->entry_id = entry_write(to, &(LedgerEntry) {
+			.entry_id = in_id, .kind = ENTRY_TRANSFER_IN, .amount = t->amount,
+			.description = t->description, .metadata = t->metadata,
+			.has_metadata = t->has_metadata, .slices = &credited
+		});
+		to->amount = t->amount;
+		l.state = LEG_RECEIVED;
+		l.in_entry_id = in_id;
+	}
+	inserted = leg_insert(&l);
+	if (!leg_load(from_account, event_id, false, leg, cxt))
+		elog(ERROR, "credit_ledger: transfer leg \"%s\" of account %lld not written",
+			 event_id, (long long) from_account);
+	leg->entry_id = to->entry_id;
+	/* not inserted: the same refusal, written first by a twin call */
+	leg->replayed = !inserted;
+}
+
+/*
+ * Step 3, on the sender's server: settle (the receiver's leg received, as
+ * entry in_entry_id there) turns the hold into the transfer_out entry;
+ * otherwise (refused, error the receiver's sqlstate, message and detail)
+ * the hold is released and the error kept, state undone. A repeat answers
+ * as the first did; settling an undone saga or undoing a settled one is
+ * LD005. The op has no event_id; the caller ends it.
+ */
+void
+transfer_finish(LedgerOp *from, const char *event_id, bool settle, int64 in_entry_id,
+				const char *const error[3], TransferLeg *leg, MemoryContext cxt)
+{
+	TransferLegState want = settle ? LEG_SETTLED : LEG_UNDONE;
+
+	op_lock(from, OP_ACCOUNT_MUST_EXIST);
+	if (!leg_load(from->account_id, event_id, true, leg, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_HOLD_NOT_FOUND),
+				 errmsg("transfer not found"),
+				 errdetail("Account %lld has no transfer to another server with event_id \"%s\".",
+						   (long long) from->account_id, event_id)));
+	if (leg->state == want)
+	{
+		if (settle && leg->in_entry_id != in_entry_id)
+			leg_conflict(from->account_id, event_id,
+						 psprintf("it settled with the receiver's entry %lld, not %lld.",
+								  (long long) leg->in_entry_id, (long long) in_entry_id));
+		if (settle)
+			entry_replay(from, leg->out_entry_id);
+		leg->entry_id = settle ? leg->out_entry_id : 0;
+		leg->replayed = true;
+		return;
+	}
+	if (leg->state != LEG_HELD)
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_HOLD_NOT_PENDING),
+				 errmsg("transfer not in flight"),
+				 errdetail("Transfer \"%s\" of account %lld is %s.", event_id,
+						   (long long) from->account_id, leg_state_names[leg->state])));
+
+	(void) op_start(from);
+	from->entry_id = hold_transfer_end(from, leg->hold_id, settle, in_entry_id, leg->description,
+									   leg->metadata, leg->has_metadata);
+	from->hold_id = leg->hold_id;
+	from->amount = leg->amount;
+	leg_finish(from->account_id, event_id, want, settle ? from->entry_id : 0,
+			   settle ? in_entry_id : 0, settle ? NULL : error, from->now);
+	(void) leg_load(from->account_id, event_id, true, leg, cxt);
+	leg->entry_id = from->entry_id;
+	leg->replayed = false;
 }
