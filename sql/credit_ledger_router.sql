@@ -33,7 +33,10 @@
 --   sweep (summed), worker_status (a row per shard), the views as functions
 --   (accounts(), entries(), pending_holds(), expiring_grants(), events(),
 --   orders()), and poll_events / ack_events with a cursor per shard (event_seq
---   is renumbered as shard_seq * shard count + shard, see _event_seq).
+--   is renumbered as shard_seq * shard count + shard, see _event_seq);
+-- - transfer between accounts of one shard is that shard's transfer; between
+--   two shards it is a saga of idempotent steps (_transfer_finish), finished
+--   after a crash by a retry or by resume_transfers() (which sweep() runs).
 --
 -- Errors raised on a shard reach the caller with their SQLSTATE, message and
 -- DETAIL (PL/Proxy re-raises them); test/scale.sh checks it.
@@ -267,9 +270,8 @@ CREATE FUNCTION credit_ledger.set_hold_limit(account_id bigint, max_pending inte
     RETURNS void LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
--- Teams (1.1). A transfer runs on the sender's shard: between accounts of
--- one shard it is the shard's transfer; a receiver on another shard is
--- LD002 there (the cross-shard saga is to come, DESIGN 21).
+-- Teams (1.1). transfer is below, with the saga that moves credits between
+-- accounts of two shards.
 CREATE FUNCTION credit_ledger.set_spend_limit(account_id bigint, period text, max_credits bigint,
                                               subject text DEFAULT NULL)
     RETURNS void LANGUAGE plproxy
@@ -287,11 +289,168 @@ CREATE FUNCTION credit_ledger.consumption_by_subject(account_id bigint, since ti
                    cache_write_tokens bigint) LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
 
+---------------------------------------------------------------------------
+-- transfer: one shard's transfer, or a saga between two shards (DESIGN 21)
+---------------------------------------------------------------------------
+
+-- Between accounts of one shard (or with a NULL account, which the shard
+-- refuses with its 22004): the shard's transfer, one transaction.
+CREATE FUNCTION credit_ledger._transfer_local(from_account bigint, to_account bigint, amount bigint,
+                                              event_id text, description text, metadata jsonb)
+    RETURNS credit_ledger.transfer_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account);
+      TARGET credit_ledger.transfer; $$;
+
+-- Between two shards, the saga's steps, each one transaction on its shard
+-- (PL/Proxy commits each remote call on its own), each idempotent on
+-- (from_account, event_id): the hold on the sender's shard, the grant on
+-- the receiver's (which decides the outcome once: received or refused),
+-- then the hold settled as the transfer_out entry, or released.
+CREATE TYPE credit_ledger.transfer_step AS (
+    state text, entry_id bigint, hold_id bigint, out_entry_id bigint, in_entry_id bigint,
+    balance bigint, available bigint, part_amounts bigint[], part_sources text[],
+    part_priorities integer[], part_expires_at timestamptz[], error_sqlstate text,
+    error_message text, error_detail text, replayed boolean);
+
+CREATE FUNCTION credit_ledger._transfer_hold(from_account bigint, to_account bigint, amount bigint,
+                                             event_id text, description text, metadata jsonb)
+    RETURNS credit_ledger.transfer_step LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account);
+      TARGET credit_ledger.transfer_hold; $$;
+
+CREATE FUNCTION credit_ledger._transfer_receive(to_account bigint, from_account bigint, event_id text,
+                                                amount bigint, part_amounts bigint[],
+                                                part_sources text[], part_priorities integer[],
+                                                part_expires_at timestamptz[], description text,
+                                                metadata jsonb)
+    RETURNS credit_ledger.transfer_step LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(to_account);
+      TARGET credit_ledger.transfer_receive; $$;
+
+CREATE FUNCTION credit_ledger._transfer_settle(from_account bigint, event_id text, in_entry_id bigint)
+    RETURNS credit_ledger.transfer_step LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account);
+      TARGET credit_ledger.transfer_settle; $$;
+
+CREATE FUNCTION credit_ledger._transfer_undo(from_account bigint, event_id text, error_sqlstate text,
+                                             error_message text, error_detail text)
+    RETURNS credit_ledger.transfer_step LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account);
+      TARGET credit_ledger.transfer_undo; $$;
+
+-- Steps 2 and 3 of a saga whose hold is `held` (the answer of its
+-- transfer_hold, first or repeated): a transfer_result like the one-shard
+-- transfer's, replayed when an earlier call had started the saga; or the
+-- receiver's refusal raised with its SQLSTATE, message and DETAIL after
+-- the hold was released (and again, from the sender's leg, on a repeat).
+CREATE FUNCTION credit_ledger._transfer_finish(from_account bigint, to_account bigint, amount bigint,
+                                               event_id text, description text, metadata jsonb,
+                                               held credit_ledger.transfer_step)
+    RETURNS credit_ledger.transfer_result
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r credit_ledger.transfer_step;
+    s credit_ledger.transfer_step;
+BEGIN
+    IF held.state = 'undone' THEN
+        RAISE EXCEPTION USING ERRCODE = held.error_sqlstate, MESSAGE = held.error_message,
+                              DETAIL = coalesce(held.error_detail, '');
+    END IF;
+    r := credit_ledger._transfer_receive(to_account, from_account, event_id, amount,
+                                         held.part_amounts, held.part_sources, held.part_priorities,
+                                         held.part_expires_at, description, metadata);
+    IF r.state = 'refused' THEN
+        PERFORM credit_ledger._transfer_undo(from_account, event_id, r.error_sqlstate,
+                                             r.error_message, r.error_detail);
+        RAISE EXCEPTION USING ERRCODE = r.error_sqlstate, MESSAGE = r.error_message,
+                              DETAIL = coalesce(r.error_detail, '');
+    END IF;
+    s := credit_ledger._transfer_settle(from_account, event_id, r.in_entry_id);
+    RETURN ROW(s.out_entry_id, r.in_entry_id, s.balance, s.available, r.balance, r.available,
+               held.replayed)::credit_ledger.transfer_result;
+END
+$$;
+
 CREATE FUNCTION credit_ledger.transfer(from_account bigint, to_account bigint, amount bigint,
                                        event_id text, description text DEFAULT NULL,
                                        metadata jsonb DEFAULT NULL)
-    RETURNS credit_ledger.transfer_result LANGUAGE plproxy
-AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account); $$;
+    RETURNS credit_ledger.transfer_result
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mask constant integer := credit_ledger._shard_count() - 1;
+BEGIN
+    IF from_account IS NULL OR to_account IS NULL
+       OR (hashint8(from_account) & mask) = (hashint8(to_account) & mask) THEN
+        RETURN credit_ledger._transfer_local(from_account, to_account, amount, event_id,
+                                             description, metadata);
+    END IF;
+    RETURN credit_ledger._transfer_finish(from_account, to_account, amount, event_id, description,
+        metadata, credit_ledger._transfer_hold(from_account, to_account, amount, event_id,
+                                               description, metadata));
+END
+$$;
+
+-- The sagas a shard's senders still hold (a router call in flight, or one
+-- that crashed between steps): on one shard, so that a shard that is down
+-- does not stop the others' from being finished.
+CREATE FUNCTION credit_ledger._transfers_in_flight_on(shard integer, older_than interval, max_rows integer)
+    RETURNS TABLE (from_account bigint, to_account bigint, amount bigint, event_id text,
+                   part_amounts bigint[], part_sources text[], part_priorities integer[],
+                   part_expires_at timestamptz[], description text, metadata jsonb)
+    LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON shard;
+      SELECT from_account, to_account, amount, event_id, part_amounts, part_sources,
+             part_priorities, part_expires_at, description, metadata
+      FROM credit_ledger.transfers_in_flight($2, $3); $$;
+
+-- Finishes the sagas started at least older_than ago that are still held
+-- on some shard, up to max_rows per shard, as a retry of their transfer
+-- would: settled (the receiver received), undone (the receiver refused) or
+-- failed (a shard unreachable: they stay held for the next run; a WARNING
+-- says why). sweep() runs it; call it by hand or from a scheduler after a
+-- router crash.
+CREATE FUNCTION credit_ledger.resume_transfers(older_than interval DEFAULT '5 seconds',
+                                               max_rows integer DEFAULT 100,
+                                               OUT settled integer, OUT undone integer,
+                                               OUT failed integer)
+    RETURNS record
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+BEGIN
+    settled := 0;
+    undone := 0;
+    failed := 0;
+    FOR shard IN 0 .. credit_ledger._shard_count() - 1 LOOP
+        BEGIN
+            FOR t IN SELECT * FROM credit_ledger._transfers_in_flight_on(shard, older_than, max_rows) LOOP
+                BEGIN
+                    PERFORM credit_ledger._transfer_finish(t.from_account, t.to_account, t.amount,
+                        t.event_id, t.description, t.metadata,
+                        ROW('held', NULL, NULL, NULL, NULL, NULL, NULL, t.part_amounts, t.part_sources,
+                            t.part_priorities, t.part_expires_at, NULL, NULL, NULL,
+                            true)::credit_ledger.transfer_step);
+                    settled := settled + 1;
+                EXCEPTION WHEN OTHERS THEN
+                    IF SQLSTATE IN ('LD002', 'LD003') THEN
+                        undone := undone + 1;
+                    ELSE
+                        failed := failed + 1;
+                        RAISE WARNING 'transfer "%" of account % not resumed: % %',
+                            t.event_id, t.from_account, SQLSTATE, SQLERRM;
+                    END IF;
+                END;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            failed := failed + 1;
+            RAISE WARNING 'shard % not read for transfers in flight: % %', shard, SQLSTATE, SQLERRM;
+        END;
+    END LOOP;
+END
+$$;
 
 ---------------------------------------------------------------------------
 -- Reference data (the same on every shard): any one shard
@@ -427,13 +586,19 @@ CREATE FUNCTION credit_ledger._sweep_all(max_rows integer,
     RETURNS SETOF record LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; TARGET credit_ledger.sweep; $$;
 
--- max_rows accounts on each shard; the figures are the sums over the shards
+-- max_rows accounts on each shard; the figures are the sums over the
+-- shards. First it finishes the transfers between shards that a crash left
+-- in flight (resume_transfers(), those older than 5 seconds).
 CREATE FUNCTION credit_ledger.sweep(max_rows integer DEFAULT 1000,
                                     OUT holds_expired integer, OUT grants_expired integer)
-    RETURNS record LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    RETURNS record LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    PERFORM credit_ledger.resume_transfers();
     SELECT sum(s.holds_expired)::integer, sum(s.grants_expired)::integer
-    FROM credit_ledger._sweep_all(max_rows) s
+    INTO holds_expired, grants_expired
+    FROM credit_ledger._sweep_all(max_rows) s;
+END
 $$;
 
 -- one row per shard (on one server: one row)

@@ -263,6 +263,176 @@ def check_housekeeping(router, shards):
           got == [(True, 'postgres', None)] * len(shards), got)
 
 
+# ---- transfers between shards: the saga ----
+
+def conservation(shards):
+    """Over all shards: the balances, what the entries other than transfers
+    add up to (grants, charges, expiries...), the credits that entered by
+    transfer_in and left by transfer_out, the sagas still held."""
+    got = [0, 0, 0, 0, 0]
+    for s in shards:
+        r = rows(s, """SELECT (SELECT coalesce(sum(balance), 0) FROM credit_ledger.account),
+                              (SELECT coalesce(sum(amount), 0) FROM credit_ledger.entry
+                               WHERE kind NOT IN ('transfer_in', 'transfer_out')),
+                              (SELECT coalesce(sum(amount), 0) FROM credit_ledger.entry WHERE kind = 'transfer_in'),
+                              (SELECT coalesce(-sum(amount), 0) FROM credit_ledger.entry WHERE kind = 'transfer_out'),
+                              (SELECT count(*) FROM credit_ledger.transfer_leg WHERE state = 'held')""")[0]
+        got = [g + int(x) for g, x in zip(got, r)]
+    return got
+
+
+def check_conserved(what, shards):
+    balance, others, moved_in, moved_out, held = conservation(shards)
+    check(f'{what}: no saga left held ({held})', held == 0)
+    check(f'{what}: credits moved in = credits moved out over all shards ({moved_in})',
+          moved_in == moved_out, (moved_in, moved_out))
+    check(f'{what}: total balance over all shards = grants - consumption ({balance})',
+          balance == others, (balance, others))
+
+
+def pair_across(shard_of, accounts, a_shard=None):
+    """Two accounts on two shards (the sender on a_shard when given)."""
+    for a in accounts:
+        for b in accounts:
+            if shard_of[a] != shard_of[b] and (a_shard is None or shard_of[a] == a_shard):
+                return a, b
+    raise AssertionError('no two shards')
+
+
+TRANSFER = 'SELECT * FROM credit_ledger.transfer(%s, %s, %s, %s)'
+
+
+def legs(shards, event_id):
+    return sorted(r for s in shards for r in rows(
+        s, 'SELECT side, state FROM credit_ledger.transfer_leg WHERE event_id = %s', (event_id,)))
+
+
+def check_transfers(router_dsn, shards, shard_of, accounts):
+    router = connect(router_dsn)
+    a, b = pair_across(shard_of, accounts, 0)
+    sa, sb = shards[shard_of[a]], shards[shard_of[b]]
+
+    before = rows(router, 'SELECT (SELECT available FROM credit_ledger.balance(%s)),'
+                          ' (SELECT available FROM credit_ledger.balance(%s))', (a, b))[0]
+    got = rows(router, TRANSFER, (a, b, 100, 'tx-1'))
+    out_id, in_id, from_bal, from_av, to_bal, to_av, replayed = got[0]
+    check('transfer across shards through the router: the sender and receiver figures',
+          (from_av, to_av, replayed) == (before[0] - 100, before[1] + 100, False), (got, before))
+    check('the sender\'s transfer_out is on its shard, the receiver\'s transfer_in on its own',
+          rows(sa, 'SELECT kind, amount, ref_entry_id FROM credit_ledger.entry WHERE account_id = %s AND entry_id = %s',
+               (a, out_id)) == [('transfer_out', -100, in_id)] and
+          rows(sb, 'SELECT kind, amount FROM credit_ledger.entry WHERE account_id = %s AND entry_id = %s',
+               (b, in_id)) == [('transfer_in', 100)])
+    check('its legs: settled on the sender\'s shard, received on the receiver\'s',
+          legs(shards, 'tx-1') == [('in', 'received'), ('out', 'settled')], legs(shards, 'tx-1'))
+    again = rows(router, TRANSFER, (a, b, 100, 'tx-1'))
+    check('the same transfer again: the first answer, replayed', again == [got[0][:6] + (True,)], (again, got))
+    conflict = error_of(router, TRANSFER % (a, b, 101, "'tx-1'"))
+    check('the key for another amount: LD004', conflict and conflict[0] == 'LD004', conflict)
+    too_much = error_of(router, TRANSFER % (a, b, 10 ** 12, "'tx-2'"))
+    check('more than the sender holds: LD001 from its shard, nothing held', too_much and too_much[0] == 'LD001'
+          and legs(shards, 'tx-2') == [], too_much)
+
+    # a receiver that does not exist: the saga undone, the receiver's error passed through
+    missing = next(x for x in range(900000, 901000) if shard_of.get(x, None) is None and
+                   rows(router, 'SELECT hashint8(%s::bigint) & 3', (x,))[0][0] != shard_of[a])
+    av = rows(router, 'SELECT available FROM credit_ledger.balance(%s)', (a,))[0][0]
+    refused = error_of(router, TRANSFER % (a, missing, 50, "'tx-3'"))
+    check('a receiver missing on its shard: LD002 with the shard\'s message and DETAIL',
+          refused == ('LD002', 'account not found', f'Account {missing} does not exist.'), refused)
+    check('... the saga undone: the sender\'s hold released, its leg undone, the refusal kept once',
+          rows(router, 'SELECT available FROM credit_ledger.balance(%s)', (a,))[0][0] == av and
+          legs(shards, 'tx-3') == [('in', 'refused'), ('out', 'undone')], legs(shards, 'tx-3'))
+    rows(router, 'SELECT credit_ledger.open_account(%s)', (missing,))
+    check('... a retry under the key gets the same refusal, even once the receiver exists',
+          error_of(router, TRANSFER % (a, missing, 50, "'tx-3'")) == refused and
+          rows(router, 'SELECT balance FROM credit_ledger.balance(%s)', (missing,)) == [(0,)])
+
+    # a router crash after step 1: the retry finishes it
+    hold = rows(sa, "SELECT state, part_amounts, part_sources, part_priorities, part_expires_at"
+                    " FROM credit_ledger.transfer_hold(%s, %s, 30, 'tx-4')", (a, b))[0]
+    check('crash after step 1: the hold alone, on the sender\'s shard', hold[0] == 'held' and
+          legs(shards, 'tx-4') == [('out', 'held')], hold)
+    check('... verify() is empty on both shards with the saga in flight',
+          rows(sa, 'SELECT count(*) FROM credit_ledger.verify()') == [(0,)] and
+          rows(sb, 'SELECT count(*) FROM credit_ledger.verify()') == [(0,)])
+    retry = rows(router, TRANSFER, (a, b, 30, 'tx-4'))
+    check('... a retry of the transfer finishes it: replayed, both entries',
+          retry[0][6] is True and retry[0][0] and retry[0][1] and
+          legs(shards, 'tx-4') == [('in', 'received'), ('out', 'settled')], (retry, legs(shards, 'tx-4')))
+
+    # a router crash after step 2: resume_transfers() finishes it
+    hold = rows(sa, "SELECT part_amounts, part_sources, part_priorities, part_expires_at"
+                    " FROM credit_ledger.transfer_hold(%s, %s, 40, 'tx-5')", (a, b))[0]
+    recv = rows(sb, "SELECT state, in_entry_id FROM credit_ledger.transfer_receive(%s, %s, 'tx-5', 40, %s, %s, %s, %s)",
+                (b, a) + tuple(hold))[0]
+    check('crash after step 2: received on the receiver\'s shard, held on the sender\'s',
+          recv[0] == 'received' and legs(shards, 'tx-5') == [('in', 'received'), ('out', 'held')], recv)
+    check('... verify() is empty on both shards between steps 2 and 3',
+          rows(sa, 'SELECT count(*) FROM credit_ledger.verify()') == [(0,)] and
+          rows(sb, 'SELECT count(*) FROM credit_ledger.verify()') == [(0,)])
+    # and one whose receiver refuses, for resume to undo
+    rows(sa, "SELECT * FROM credit_ledger.transfer_hold(%s, %s, 5, 'tx-6')", (a, missing + 1))
+    resumed = rows(router, "SELECT * FROM credit_ledger.resume_transfers('0 seconds')")
+    check('... resume_transfers() settles the one and undoes the other (settled, undone, failed)',
+          resumed == [(1, 1, 0)], resumed)
+    # a saga a router crash left after step 1, for sweep() to finish (it
+    # resumes those older than 5 s) at the end of these checks
+    started = time.time()
+    step = rows(sa, "SELECT state, part_amounts FROM credit_ledger.transfer_hold(%s, %s, 7, 'tx-swept')", (a, b))
+    check('a saga begun on the sender\'s shard alone (step 1): held', step == [('held', [7])], step)
+    rows(router, 'SELECT * FROM credit_ledger.sweep()')
+    check('sweep() leaves a saga younger than 5 s to its router call',
+          legs(shards, 'tx-swept') == [('out', 'held')], legs(shards, 'tx-swept'))
+    check('... tx-5 settled with the receiver\'s entry, tx-6 undone',
+          legs(shards, 'tx-5') == [('in', 'received'), ('out', 'settled')] and
+          ('out', 'undone') in legs(shards, 'tx-6'), (legs(shards, 'tx-5'), legs(shards, 'tx-6')))
+    retry = rows(router, TRANSFER, (a, b, 40, 'tx-5'))
+    check('... and a retry afterwards answers replayed with the entries resume wrote',
+          retry[0][6] is True and retry[0][1] == recv[1], (retry, recv))
+
+    # the same transfer from two router sessions at once: one move
+    results, errors = [], []
+
+    def send():
+        c = connect(router_dsn)
+        try:
+            results.append(rows(c, TRANSFER, (a, b, 25, 'tx-race'))[0])
+        except psycopg2.Error as e:
+            errors.append(e.pgcode)
+        c.close()
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    moved = sum(rows(sa, "SELECT count(*) FROM credit_ledger.entry e JOIN credit_ledger.transfer_leg g"
+                         " ON g.from_account = e.account_id AND g.out_entry_id = e.entry_id"
+                         " WHERE g.event_id = 'tx-race'")[0])
+    check('the same transfer from two sessions at once: both answered, one moved, one replayed',
+          not errors and len(results) == 2 and sorted(r[6] for r in results) == [False, True]
+          and results[0][:2] == results[1][:2] and moved == 1, (results, errors, moved))
+
+    # same shard: still the shard's one-transaction transfer
+    c, d = next((x, y) for x in accounts for y in accounts if x != y and shard_of[x] == shard_of[y])
+    local = rows(router, TRANSFER, (c, d, 10, 'tx-local'))
+    check('a transfer within one shard is that shard\'s transfer (its transfer row, no legs)',
+          local and rows(shards[shard_of[c]], "SELECT count(*) FROM credit_ledger.transfer"
+                                               " WHERE from_account = %s AND out_entry_id = %s",
+                         (c, local[0][0])) == [(1,)] and legs(shards, 'tx-local') == [], local)
+
+    # sweep() finishes the saga left at the start, once it is 5 s old
+    time.sleep(max(0.0, started + 5.5 - time.time()))
+    rows(router, 'SELECT * FROM credit_ledger.sweep()')
+    check('sweep() through the router resumes the saga a crash left after step 1',
+          legs(shards, 'tx-swept') == [('in', 'received'), ('out', 'settled')], legs(shards, 'tx-swept'))
+    for i, s in enumerate(shards):
+        bad = rows(s, 'SELECT * FROM credit_ledger.verify()')
+        check(f'after the sagas, shard {i}: verify() is empty', not bad, bad[:3])
+    check_conserved('after the sagas', shards)
+    router.close()
+
+
 # ---- the load, and a shard killed under it ----
 
 def kill_tree(data_dir):
@@ -293,7 +463,8 @@ class Load:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.ok = []      # (t, account, event_id, entry_id)
-        self.errors = []  # (t, account, sqlstate, message)
+        self.errors = []  # (t, account, sqlstate, message, the accounts the call named)
+        self.transfers = 0
 
     def client(self, n):
         rnd = random.Random(n)
@@ -307,6 +478,24 @@ class Load:
             try:
                 if conn is None:
                     conn = connect(self.dsn)
+                if op < 0.1:
+                    # a transfer to another account, across shards or within one
+                    b = rnd.choice([x for x in self.accounts if x != a])
+                    try:
+                        t = rows(conn, 'SELECT out_entry_id, in_entry_id FROM credit_ledger.transfer(%s, %s, 2, %s)',
+                                 (a, b, ev))
+                    except psycopg2.Error as e:
+                        with self.lock:
+                            self.errors.append((time.time(), a, e.pgcode, str(e).strip().splitlines()[0], (a, b)))
+                        if conn.closed:
+                            conn = None
+                        time.sleep(0.01)
+                        continue
+                    with self.lock:
+                        self.ok.append((time.time(), a, None, t[0][0]))
+                        self.ok.append((time.time(), b, None, t[0][1]))
+                        self.transfers += 1
+                    continue
                 if op < 0.4:
                     r = rows(conn, 'SELECT entry_id FROM credit_ledger.deduct(%s, 3, %s)', (a, ev))
                 elif op < 0.55:
@@ -326,7 +515,7 @@ class Load:
                     self.ok.append((time.time(), a, ev if op < 0.75 else None, r[0][0]))
             except psycopg2.Error as e:
                 with self.lock:
-                    self.errors.append((time.time(), a, e.pgcode, str(e).strip().splitlines()[0]))
+                    self.errors.append((time.time(), a, e.pgcode, str(e).strip().splitlines()[0], (a,)))
                 if conn is not None and conn.closed:
                     conn = None
                 time.sleep(0.01)
@@ -360,7 +549,7 @@ def check_load(args, router_dsn, shards, shard_of, accounts):
         deadline = time.time() + 10
         while time.time() < deadline:
             with load.lock:
-                failed_mine = sum(1 for t, a, *_ in load.errors if t > killed_at and a in mine)
+                failed_mine = sum(1 for e in load.errors if e[0] > killed_at and set(e[4]) & set(mine))
                 others = sum(1 for t, a, *_ in load.ok if t > killed_at and a not in mine)
             if failed_mine >= 20 and others >= 20 and time.time() > killed_at + 2:
                 break
@@ -376,11 +565,13 @@ def check_load(args, router_dsn, shards, shard_of, accounts):
     wait_until('the killed shard\'s accounts are served again', lambda: any(
         t > last_up and shard_of[a] == downs[-1][0] for t, a, *_ in list(load.ok)), 60)
     load.join()
-    print(f'# load: {len(load.ok)} calls answered, {len(load.errors)} failed, {time.time() - start:.1f} s')
+    print(f'# load: {len(load.ok)} calls answered ({load.transfers} transfers), {len(load.errors)} failed,'
+          f' {time.time() - start:.1f} s')
+    check(f'the load moved credits by transfer ({load.transfers})', load.transfers > 0)
     for victim, down_at, killed_at, up_from, up_at in downs:
         mine = {a for a in accounts if shard_of[a] == victim}
         during = [e for e in load.errors if killed_at < e[0] < up_from]
-        failed_mine = [e for e in during if e[1] in mine]
+        failed_mine = [e for e in during if set(e[4]) & mine]
         check(f'shard {victim} down: calls for its accounts failed ({len(failed_mine)})', len(failed_mine) > 0)
         for code, message in sorted({(e[2], e[3]) for e in failed_mine})[:4]:
             print(f'#   seen: {code} {message}')
@@ -393,11 +584,12 @@ def check_load(args, router_dsn, shards, shard_of, accounts):
         others_ok = [o for o in load.ok if killed_at < o[0] < up_from and o[1] not in mine]
         check(f'shard {victim} down: the other shards went on ({len(others_ok)} calls answered)',
               len(others_ok) > 0)
-        others_failed = [e for e in load.errors if down_at < e[0] < up_at and e[1] not in mine]
+        others_failed = [e for e in load.errors if down_at < e[0] < up_at and not set(e[4]) & mine]
         check(f'shard {victim} down: no call for another shard\'s account failed',
               not others_failed, others_failed[:3])
     unexpected = [e for e in load.errors
-                  if not any(d[1] <= e[0] <= d[4] + 1 and shard_of[e[1]] == d[0] for d in downs)]
+                  if not any(d[1] <= e[0] <= d[4] + 1 and any(shard_of[x] == d[0] for x in e[4])
+                             for d in downs)]
     check('no failure outside a shard\'s downtime', not unexpected, unexpected[:3])
     # every call a client saw succeed is there
     entries = {}
@@ -409,6 +601,17 @@ def check_load(args, router_dsn, shards, shard_of, accounts):
                or (o[2] is not None and '/settle' not in o[2] and entries[(o[1], o[3])][1] != o[2])]
     check(f'every answered call ({len(load.ok)}) is in its shard\'s ledger as answered', not missing,
           missing[:3])
+    # sagas the kill interrupted (a step on the killed shard failed): held
+    # until resume_transfers() finishes them, then nothing created or lost
+    router = connect(router_dsn)
+    in_flight = sum(rows(s, "SELECT count(*) FROM credit_ledger.transfer_leg WHERE state = 'held'")[0][0]
+                    for s in shards)
+    resumed = rows(router, "SELECT * FROM credit_ledger.resume_transfers('0 seconds', 10000)")
+    print(f'# sagas left in flight by the load: {in_flight}; resume_transfers(): {resumed[0]}')
+    check('resume_transfers() after the load: every saga left in flight finished, none failed',
+          resumed[0][0] + resumed[0][1] == in_flight and resumed[0][2] == 0, (in_flight, resumed))
+    router.close()
+    check_conserved('after the load', shards)
 
 
 def main():
@@ -439,6 +642,7 @@ def main():
     check_events(router, shards, shard_of)
     check_housekeeping(router, shards)
     router.close()
+    check_transfers(args.router, shards, shard_of, accounts)
     check_load(args, args.router, shards, shard_of, accounts)
     shards = [connect(d) for d in args.shard]
     for i, s in enumerate(shards):
