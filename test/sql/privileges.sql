@@ -87,6 +87,18 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz)
 TO regress_ledger_operator;
 
+-- 1.1: the role a PL/Proxy router's user mapping names on every shard: what
+-- the router's callers may do, plus the steps of a transfer between shards
+CREATE ROLE regress_ledger_router NOLOGIN;
+GRANT regress_ledger_operator TO regress_ledger_router;
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.transfer_hold(bigint, bigint, bigint, text, text, jsonb),
+    credit_ledger.transfer_receive(bigint, bigint, text, bigint, bigint[], text[], integer[], timestamptz[], text, jsonb),
+    credit_ledger.transfer_settle(bigint, text, bigint),
+    credit_ledger.transfer_undo(bigint, text, text, text, text),
+    credit_ledger.transfers_in_flight(interval, integer)
+TO regress_ledger_router;
+
 CREATE ROLE regress_ledger_nobody NOLOGIN;
 
 -- a price and a reward for the application's charge and reward
@@ -201,6 +213,25 @@ SELECT left(expect_error($$DELETE FROM credit_ledger.reward_rule WHERE source = 
 SELECT * FROM credit_ledger.verify(8001);
 RESET ROLE;
 
+-- the router's role: the operator's rights, plus the saga's steps (which
+-- neither the application nor the operator may call), and it runs them
+SET ROLE regress_ledger_router;
+SELECT function AS may_call
+FROM ledger_function_calls()
+WHERE left(expect_error(statement), 5) <> '42501' AND function LIKE 'credit_ledger.transfer%'
+ORDER BY function;
+SELECT state FROM credit_ledger.grant_credits(8003, 10, 'priv-g3'),
+     LATERAL credit_ledger.transfer_hold(8003, 8002, 4, 'priv-saga');
+SELECT r.state FROM credit_ledger.transfer_hold(8003, 8002, 4, 'priv-saga') h,
+     LATERAL credit_ledger.transfer_receive(8002, 8003, 'priv-saga', 4, h.part_amounts, h.part_sources,
+                                            h.part_priorities, h.part_expires_at) r;
+SELECT s.state, s.balance FROM credit_ledger.transfer_hold(8003, 8002, 4, 'priv-saga') h,
+     LATERAL credit_ledger.transfer_receive(8002, 8003, 'priv-saga', 4, h.part_amounts, h.part_sources,
+                                            h.part_priorities, h.part_expires_at) r,
+     LATERAL credit_ledger.transfer_settle(8003, 'priv-saga', r.in_entry_id) s;
+SELECT count(*) AS in_flight FROM credit_ledger.transfers_in_flight();
+RESET ROLE;
+
 DROP FUNCTION ledger_relation_statements(), ledger_function_calls();
-DROP OWNED BY regress_ledger_app, regress_ledger_operator, regress_ledger_nobody;
-DROP ROLE regress_ledger_operator, regress_ledger_app, regress_ledger_nobody;
+DROP OWNED BY regress_ledger_app, regress_ledger_operator, regress_ledger_router, regress_ledger_nobody;
+DROP ROLE regress_ledger_router, regress_ledger_operator, regress_ledger_app, regress_ledger_nobody;

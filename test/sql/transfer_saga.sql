@@ -23,7 +23,7 @@ SELECT hold_id AS ts1_hold FROM credit_ledger.transfer_leg WHERE event_id = 'ts-
 SELECT balance, reserved, available FROM credit_ledger.balance(8701);
 SELECT amount, expires_at, event_id FROM credit_ledger.pending_holds WHERE account_id = 8701;
 SELECT from_account, event_id, side, to_account, amount, state, description
-FROM credit_ledger.transfer_leg ORDER BY side;
+FROM credit_ledger.transfer_leg WHERE from_account BETWEEN 8701 AND 8799 ORDER BY side;
 -- the same step again: the saga as it stands, nothing new
 SELECT state, hold_id = :ts1_hold AS same_hold, balance, available, part_amounts, replayed
 FROM credit_ledger.transfer_hold(8701, 8702, 500, 'ts-1', 'to the other shard');
