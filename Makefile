@@ -77,7 +77,7 @@ ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend rese
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race \
 	capture_race capture_expiry_race capture_cancel_race extend_sweep_race import_prices_race \
-	limit_race transfer_cross transfer_same_event
+	limit_race transfer_cross transfer_same_event transfer_saga_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

@@ -202,12 +202,15 @@ hold_create(LedgerOp *op, const HoldReserve *r, const Slices *slices)
  * LD010 when the account has as many pending holds as set_hold_limit
  * allows. Due expiries are written already: only holds that still count
  * are counted (a lease whose owner died counts until the worker ends it).
+ * A transfer's hold is not the application's: it does not count. (Only a
+ * 1.1 schema has hold limits, and every 1.1 schema has transfer_to.)
  */
 static void
 hold_require_room(LedgerOp *op)
 {
 	static CachedQuery q = {
-		"SELECT count(*) FROM credit_ledger.hold WHERE account_id = $1 AND state = 'pending'",
+		"SELECT count(*) FROM credit_ledger.hold WHERE account_id = $1 AND state = 'pending'"
+		" AND transfer_to IS NULL",
 		1, {INT8OID}
 	};
 	Datum		values[1] = {Int64GetDatum(op->account_id)};

@@ -153,6 +153,12 @@ SELECT source, remaining FROM credit_ledger.bucket WHERE account_id = 8706 ORDER
 SELECT credit_ledger.set_spend_limit(8701, 'day', 100);
 SELECT state, available FROM credit_ledger.transfer_hold(8701, 8702, 200, 'ts-8');
 SELECT subject, period, used, held, remaining FROM credit_ledger.limits(8701);
+-- nor is it one of the application's holds that set_hold_limit counts
+SELECT credit_ledger.set_hold_limit(8701, 1);
+SELECT amount FROM credit_ledger.reserve(8701, 10, 'ts-h1');
+SELECT left(expect_error($$SELECT * FROM credit_ledger.reserve(8701, 10, 'ts-h2')$$), 5) AS second_hold;
+SELECT amount FROM credit_ledger.cancel(8701, (SELECT hold_id FROM credit_ledger.hold
+                                              WHERE account_id = 8701 AND event_id = 'ts-h1'));
 SELECT * FROM credit_ledger.verify() WHERE account_id BETWEEN 8701 AND 8799;
 
 -- verify() sees a leg that does not match its side
