@@ -207,10 +207,11 @@ bucket_create(LedgerOp *op, int64 *entry_id, const BucketNew *b)
 
 /*
  * Lapses the unspent credits of every bucket whose expiry has come, one
- * expire_grant entry per bucket.
+ * expire_grant entry per bucket, naming the entry that caused it (0: their
+ * expiry came).
  */
-void
-buckets_expire_due(LedgerOp *op)
+static void
+buckets_expire_due_for(LedgerOp *op, int64 cause_entry_id)
 {
 	static CachedQuery q = {
 		"SELECT bucket_id, remaining FROM credit_ledger.bucket"
@@ -233,9 +234,29 @@ buckets_expire_due(LedgerOp *op)
 
 		slices_init(&one);
 		slices_add(&one, due.bucket_ids[i], due.amounts[i]);
-		buckets_lapse(op, &one, 0);
+		buckets_lapse(op, &one, cause_entry_id);
 	}
 	buckets_apply(op, &due, -1);
+}
+
+/* Lapses what is due on the account's buckets (expiry.c, before a call works). */
+void
+buckets_expire_due(LedgerOp *op)
+{
+	buckets_expire_due_for(op, 0);
+}
+
+/*
+ * Credits that arrived already expired lapse at once, naming the entry
+ * that brought them, as credits refunded into an expired bucket do: the
+ * parts of a transfer between servers whose bucket expired while the saga
+ * held them. Due buckets of the account were lapsed when the call began,
+ * so only the arrived ones are due.
+ */
+void
+buckets_lapse_arrived(LedgerOp *op, int64 cause_entry_id)
+{
+	buckets_expire_due_for(op, cause_entry_id);
 }
 
 /* A bucket as void_grant and extend_grant find it. */

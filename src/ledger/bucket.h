@@ -22,6 +22,7 @@ typedef struct BucketNew
 extern void buckets_apply(LedgerOp *op, const Slices *slices, int sign);
 extern int64 buckets_draw(LedgerOp *op, int64 amount, Slices *drawn);
 extern void buckets_expire_due(LedgerOp *op);
+extern void buckets_lapse_arrived(LedgerOp *op, int64 cause_entry_id);
 extern void buckets_give_back(LedgerOp *op, const Slices *slices, int64 cause_entry_id);
 extern int64 bucket_create(LedgerOp *op, int64 *entry_id, const BucketNew *b);
 extern void bucket_void(LedgerOp *op, int64 bucket_id, const char *reason);

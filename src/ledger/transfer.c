@@ -602,6 +602,8 @@ transfer_accept(LedgerOp *to, int64 from_account, const char *event_id, const Tr
 			.description = t->description, .metadata = t->metadata,
 			.has_metadata = t->has_metadata, .slices = &credited
 		});
+		/* a part whose bucket expired while the saga held it */
+		buckets_lapse_arrived(to, in_id);
 		to->amount = t->amount;
 		l.state = LEG_RECEIVED;
 		l.in_entry_id = in_id;

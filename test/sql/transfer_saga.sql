@@ -149,6 +149,21 @@ SELECT state, balance, available
 FROM credit_ledger.transfer_receive(8706, 8701, 'ts-7', 100, '{100}', '{recharge}', '{0}', '{NULL}');
 SELECT source, remaining FROM credit_ledger.bucket WHERE account_id = 8706 ORDER BY bucket_id;
 
+-- a part whose bucket expired while the saga held it (the hold kept it)
+-- arrives expired and lapses at once, naming the transfer_in entry; the step
+-- and its replay report the figures after the lapse
+SELECT credit_ledger.open_account(8707);
+SELECT state, balance, available
+FROM credit_ledger.transfer_receive(8707, 8701, 'ts-10', 30, '{10,20}', '{gift,recharge}', '{-1,0}',
+    ARRAY['2000-01-01 00:00+00'::timestamptz, NULL]);
+SELECT state, balance, replayed
+FROM credit_ledger.transfer_receive(8707, 8701, 'ts-10', 30, '{10,20}', '{gift,recharge}', '{-1,0}',
+    ARRAY['2000-01-01 00:00+00'::timestamptz, NULL]);
+SELECT kind, amount, ref_entry_id = (SELECT in_entry_id FROM credit_ledger.transfer_leg
+                                     WHERE event_id = 'ts-10') AS names_transfer_in
+FROM credit_ledger.entries WHERE account_id = 8707 ORDER BY entry_id;
+SELECT balance, total_expired FROM credit_ledger.balance(8707);
+
 -- a transfer's hold is not spend: the sender's spend limits leave it out
 SELECT credit_ledger.set_spend_limit(8701, 'day', 100);
 SELECT state, available FROM credit_ledger.transfer_hold(8701, 8702, 200, 'ts-8');
