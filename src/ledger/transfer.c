@@ -153,9 +153,13 @@ transfer_replay(const LedgerOp *from, LedgerOp *to)
 	};
 	Datum		values[2] = {Int64GetDatum(from->account_id), Int64GetDatum(from->entry_id)};
 
+	/* the key's entry is the hold of a transfer between two servers (its saga) */
 	if (query_run(&q, values, NULL, false, 0, QUERY_SELECT) != 1)
-		elog(ERROR, "credit_ledger: transfer entry %lld of account %lld has no transfer row",
-			 (long long) from->entry_id, (long long) from->account_id);
+		ereport(ERROR,
+				(errcode(ERRCODE_LD_EVENT_CONFLICT),
+				 errmsg("event_id already used for a different request"),
+				 errdetail("Account %lld used event_id \"%s\" for a transfer between two servers, not within one.",
+						   (long long) from->account_id, from->event_id)));
 	entry_replay(to, query_int64(0, 1, NULL));
 }
 

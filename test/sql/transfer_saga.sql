@@ -85,6 +85,13 @@ SELECT state, settled_amount FROM credit_ledger.hold WHERE hold_id = :ts1_hold;
 -- step 1 again after the end: settled, with the entries of both sides
 SELECT state, out_entry_id IS NOT NULL AS out, in_entry_id = :ts1_in AS names_in, replayed
 FROM credit_ledger.transfer_hold(8701, 8702, 500, 'ts-1');
+-- the shard's own transfer under the saga's key, and the saga under a
+-- one-server transfer's key: LD004 either way
+SELECT to_balance FROM credit_ledger.transfer(8701, 8702, 5, 'ts-local');
+\set VERBOSITY default
+SELECT expect_error($$SELECT * FROM credit_ledger.transfer(8701, 8702, 500, 'ts-1')$$);
+SELECT expect_error($$SELECT * FROM credit_ledger.transfer_hold(8701, 8702, 5, 'ts-local')$$);
+\set VERBOSITY terse
 -- a transfer is neither consumption nor a grant
 SELECT credits, calls FROM credit_ledger.consumption(8701);
 SELECT account_id, balance, reserved, total_granted, total_consumed FROM credit_ledger.accounts
