@@ -7,6 +7,7 @@ OBJS = \
 	src/api/adjust.o \
 	src/api/extend_grant.o \
 	src/api/args.o \
+	src/api/batch.o \
 	src/api/cancel.o \
 	src/api/charge.o \
 	src/api/confirm.o \
