@@ -41,6 +41,11 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.refund_order(text, text)
 TO regress_ledger_app;
 GRANT SELECT ON credit_ledger.products, credit_ledger.orders TO regress_ledger_app;
+-- 1.1: batches
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.deduct_many(bigint[], bigint[], text[], text, text[]),
+    credit_ledger.charge_many(bigint[], text[], text, text, text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[])
+TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;
