@@ -51,14 +51,33 @@ event_lookup(LedgerOp *op, char **stored_request)
 }
 
 /*
+ * Whether the event_id already has its entry, and then the replay: the
+ * same request answers the original result, another is LD004.
+ */
+static bool
+event_replay(LedgerOp *op)
+{
+	char	   *stored_request;
+	int64		entry_id = event_lookup(op, &stored_request);
+
+	if (entry_id == 0)
+		return false;
+	request_require_same(op, stored_request);
+	entry_replay(op, entry_id);
+	return true;
+}
+
+/*
  * Connects SPI and locks the account. Returns false when the event_id was
  * already used by the same request: the result is then the original one.
  * Otherwise the account is locked with its due expiries written, and the
  * caller goes on to do its work.
  *
- * The event is looked up only after the lock is held: a concurrent call
- * with the same key has then committed or rolled back, and the lookup's
- * fresh snapshot sees which.
+ * An event whose entry a snapshot already sees is committed (entries are
+ * never updated or deleted): it is answered before any lock, so a replay
+ * takes no row lock and writes nothing. Otherwise the event is looked up
+ * again once the lock is held: a concurrent call with the same key has
+ * then committed or rolled back, and the lookup's fresh snapshot sees which.
  */
 bool
 op_begin(LedgerOp *op, OpAccountMode mode)
@@ -66,6 +85,9 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 	query_connect();
 	op->now = GetCurrentStatementStartTimestamp();
 	op->rows = rows_open();
+
+	if (op->event_id != NULL && event_replay(op))
+		return false;
 
 	if (!account_lock(op->rows, &op->acct, op->account_id))
 	{
@@ -76,18 +98,8 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 			row_report_skipped("INSERT", "account");
 	}
 
-	if (op->event_id != NULL)
-	{
-		char	   *stored_request;
-		int64		entry_id = event_lookup(op, &stored_request);
-
-		if (entry_id != 0)
-		{
-			request_require_same(op, stored_request);
-			entry_replay(op, entry_id);
-			return false;
-		}
-	}
+	if (op->event_id != NULL && event_replay(op))
+		return false;
 
 	expire_due(op);
 	return true;
