@@ -58,6 +58,8 @@ const RowIndexDef catalog_indexes[ROW_INDEX_COUNT] = {
 	[ROW_BUCKET_BY_ID] = {"bucket_pkey", ROW_BUCKET, 2},
 	[ROW_BUCKET_BURN_DOWN] = {"bucket_burn_down", ROW_BUCKET, 1},
 	[ROW_ENTRY_BY_EVENT] = {"entry_event", ROW_ENTRY, 2},
+	[ROW_ENTRY_BY_ID] = {"entry_pkey", ROW_ENTRY, 2},
+	[ROW_ENTRY_BY_REF] = {"entry_ref", ROW_ENTRY, 2},
 };
 
 static Oid	entry_sequence = InvalidOid;
