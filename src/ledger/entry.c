@@ -141,15 +141,15 @@ entry_op_amount(EntryKind kind, int64 amount, int64 reserved_delta)
 }
 
 /*
- * Fills the op's result from an earlier call's entry: its id, hold and
- * amount, and the account's figures as that call left them (after any
- * credits its own expire_grant entries let lapse).
+ * Fills the op's result from an earlier call's entry (a row just fetched):
+ * its id, hold and amount, and the account's figures as that call left
+ * them (after any credits its own expire_grant entries let lapse).
  */
 void
-entry_replay(LedgerOp *op, int64 entry_id)
+entry_replay_row(LedgerOp *op, Row *entry)
 {
+	int64		entry_id = row_int64(entry, ENTRY_ENTRY_ID, NULL);
 	Datum		keys[2] = {Int64GetDatum(op->account_id), Int64GetDatum(entry_id)};
-	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_ID, keys);
 	char	   *kind_name;
 	EntryKind	kind;
 	bool		isnull;
@@ -157,9 +157,6 @@ entry_replay(LedgerOp *op, int64 entry_id)
 	RowScan    *refs;
 	Row		   *ref;
 
-	if (entry == NULL)
-		elog(ERROR, "credit_ledger: entry %lld of account %lld not found",
-			 (long long) entry_id, (long long) op->account_id);
 	kind_name = row_text(entry, ENTRY_KIND);
 	if (!entry_kind_parse(kind_name, &kind))
 		elog(ERROR, "credit_ledger: entry %lld of account %lld has unknown kind \"%s\"",
@@ -188,4 +185,17 @@ entry_replay(LedgerOp *op, int64 entry_id)
 		}
 	}
 	row_scan_end(refs);
+}
+
+/* entry_replay_row of the account's entry entry_id. */
+void
+entry_replay(LedgerOp *op, int64 entry_id)
+{
+	Datum		keys[2] = {Int64GetDatum(op->account_id), Int64GetDatum(entry_id)};
+	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_ID, keys);
+
+	if (entry == NULL)
+		elog(ERROR, "credit_ledger: entry %lld of account %lld not found",
+			 (long long) entry_id, (long long) op->account_id);
+	entry_replay_row(op, entry);
 }

@@ -48,6 +48,7 @@ typedef struct LedgerEntry
 extern const char *entry_kind_name(EntryKind kind);
 extern bool entry_kind_parse(const char *name, EntryKind *kind);
 extern int64 entry_write(LedgerOp *op, const LedgerEntry *e);
+extern void entry_replay_row(LedgerOp *op, Row *entry);
 extern void entry_replay(LedgerOp *op, int64 entry_id);
 
 #endif

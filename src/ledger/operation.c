@@ -37,19 +37,6 @@ op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operat
 	request_add_text(&op->request, "operation", operation);
 }
 
-/* The entry an event_id already wrote on this account, or 0. */
-static int64
-event_lookup(LedgerOp *op, char **stored_request)
-{
-	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
-	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
-
-	if (entry == NULL)
-		return 0;
-	*stored_request = row_text(entry, ENTRY_REQUEST);
-	return row_int64(entry, ENTRY_ENTRY_ID, NULL);
-}
-
 /*
  * Whether the event_id already has its entry, and then the replay: the
  * same request answers the original result, another is LD004.
@@ -57,13 +44,13 @@ event_lookup(LedgerOp *op, char **stored_request)
 static bool
 event_replay(LedgerOp *op)
 {
-	char	   *stored_request;
-	int64		entry_id = event_lookup(op, &stored_request);
+	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
+	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
 
-	if (entry_id == 0)
+	if (entry == NULL)
 		return false;
-	request_require_same(op, stored_request);
-	entry_replay(op, entry_id);
+	request_require_same(op, row_text(entry, ENTRY_REQUEST));
+	entry_replay_row(op, entry);
 	return true;
 }
 
