@@ -512,6 +512,15 @@ AS $$
                 ELSE ARRAY(SELECT a[i] FROM unnest(items) WITH ORDINALITY u(i, o) ORDER BY o) END
 $$;
 
+-- A shard's row for the caller: its item numbered back to the caller's
+-- position (items NULL: the batch went unsplit).
+CREATE FUNCTION credit_ledger._batch_renumber(r credit_ledger.batch_result, items integer[])
+    RETURNS credit_ledger.batch_result LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(items[r.item], r.item), r.sqlstate, r.message, r.entry_id, r.hold_id,
+           r.account_id, r.amount, r.balance, r.reserved, r.available, r.replayed
+$$;
+
 CREATE FUNCTION credit_ledger._deduct_many_on(shard integer, account_ids bigint[], amounts bigint[],
                                               event_ids text[], source text, subjects text[])
     RETURNS SETOF credit_ledger.batch_result LANGUAGE plproxy
@@ -524,8 +533,7 @@ CREATE FUNCTION credit_ledger.deduct_many(account_ids bigint[], amounts bigint[]
     RETURNS SETOF credit_ledger.batch_result
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(p.items[r.item], r.item), r.sqlstate, r.message, r.entry_id, r.hold_id,
-           r.account_id, r.amount, r.balance, r.reserved, r.available, r.replayed
+    SELECT n.*
     FROM credit_ledger._batch_parts(account_ids, ARRAY[
              coalesce(credit_ledger._batch_length(amounts), -1),
              coalesce(credit_ledger._batch_length(event_ids), -1),
@@ -533,8 +541,9 @@ AS $$
          LATERAL credit_ledger._deduct_many_on(p.shard,
              credit_ledger._batch_pick(account_ids, p.items), credit_ledger._batch_pick(amounts, p.items),
              credit_ledger._batch_pick(event_ids, p.items), source,
-             credit_ledger._batch_pick(subjects, p.items)) r
-    ORDER BY 1
+             credit_ledger._batch_pick(subjects, p.items)) r,
+         LATERAL credit_ledger._batch_renumber(r, p.items) n
+    ORDER BY n.item
 $$;
 
 CREATE FUNCTION credit_ledger._charge_many_on(shard integer, account_ids bigint[], event_ids text[],
@@ -556,8 +565,7 @@ CREATE FUNCTION credit_ledger.charge_many(account_ids bigint[], event_ids text[]
     RETURNS SETOF credit_ledger.batch_result
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(p.items[r.item], r.item), r.sqlstate, r.message, r.entry_id, r.hold_id,
-           r.account_id, r.amount, r.balance, r.reserved, r.available, r.replayed
+    SELECT n.*
     FROM credit_ledger._batch_parts(account_ids, ARRAY[
              coalesce(credit_ledger._batch_length(event_ids), -1),
              coalesce(credit_ledger._batch_length(models), -1),
@@ -570,8 +578,9 @@ AS $$
              scene, provider, credit_ledger._batch_pick(models, p.items),
              credit_ledger._batch_pick(input_tokens, p.items), credit_ledger._batch_pick(output_tokens, p.items),
              credit_ledger._batch_pick(cached_tokens, p.items), credit_ledger._batch_pick(reasoning_tokens, p.items),
-             credit_ledger._batch_pick(cache_write_tokens, p.items), credit_ledger._batch_pick(subjects, p.items)) r
-    ORDER BY 1
+             credit_ledger._batch_pick(cache_write_tokens, p.items), credit_ledger._batch_pick(subjects, p.items)) r,
+         LATERAL credit_ledger._batch_renumber(r, p.items) n
+    ORDER BY n.item
 $$;
 
 -- Nothing for PUBLIC: grant the application and the operators what the
