@@ -38,14 +38,16 @@ op_init(LedgerOp *op, int64 account_id, const char *event_id, const char *operat
 }
 
 /*
- * Whether the event_id already has its entry, and then the replay: the
- * same request answers the original result, another is LD004.
+ * Whether the event_id already has its entry, seen by the view (NULL: a
+ * snapshot taken now), and then the replay: the same request answers the
+ * original result, another is LD004.
  */
 static bool
-event_replay(LedgerOp *op)
+event_replay(LedgerOp *op, const RowView *view)
 {
 	Datum		keys[2] = {Int64GetDatum(op->account_id), CStringGetTextDatum(op->event_id)};
-	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
+	Row		   *entry = view != NULL ? row_fetch_in(op->rows, ROW_ENTRY_BY_EVENT, keys, view) :
+		row_fetch(op->rows, ROW_ENTRY_BY_EVENT, keys);
 
 	if (entry == NULL)
 		return false;
@@ -62,19 +64,30 @@ event_replay(LedgerOp *op)
  *
  * An event whose entry a snapshot already sees is committed (entries are
  * never updated or deleted): it is answered before any lock, so a replay
- * takes no row lock and writes nothing. Otherwise the event is looked up
- * again once the lock is held: a concurrent call with the same key has
- * then committed or rolled back, and the lookup's fresh snapshot sees which.
+ * takes no row lock and writes nothing. A call that writes an entry also
+ * stores its account (entry_write, op_end), so an entry committed after
+ * that snapshot comes with an account row newer than the snapshot sees:
+ * only then is the event looked up again under the lock, when a concurrent
+ * call with the same key has committed or rolled back.
  */
 bool
 op_begin(LedgerOp *op, OpAccountMode mode)
 {
+	RowView    *view = NULL;
+
 	query_connect();
 	op->now = GetCurrentStatementStartTimestamp();
 	op->rows = rows_open();
 
-	if (op->event_id != NULL && event_replay(op))
-		return false;
+	if (op->event_id != NULL)
+	{
+		view = row_view_take();
+		if (event_replay(op, view))
+		{
+			row_view_release(view);
+			return false;
+		}
+	}
 
 	if (!account_lock(op->rows, &op->acct, op->account_id))
 	{
@@ -85,8 +98,14 @@ op_begin(LedgerOp *op, OpAccountMode mode)
 			row_report_skipped("INSERT", "account");
 	}
 
-	if (op->event_id != NULL && event_replay(op))
-		return false;
+	if (view != NULL)
+	{
+		bool		changed = !row_seen_in(op->acct.row, view);
+
+		row_view_release(view);
+		if (changed && event_replay(op, NULL))
+			return false;
+	}
 
 	expire_due(op);
 	return true;
