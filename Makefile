@@ -61,14 +61,15 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop grant_lifecycle stored_request batches
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request batches \
+	replay_writes_nothing
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race \
-	batch_lock_order batch_single_race
+	batch_lock_order batch_single_race replay_no_lock
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,
