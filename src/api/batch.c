@@ -16,9 +16,8 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "funcapi.h"
-#include "nodes/makefuncs.h"
+#include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
