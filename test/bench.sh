@@ -242,11 +242,13 @@ bytes_per_call() {
 		round(pg_wal_lsn_diff('${marks[2]% *}', '${marks[1]% *}') / $CALLS.0) || '|' ||
 		round((${marks[2]#* } - ${marks[0]#* }) / (2 * $CALLS.0))" >>"$OUT/bytes"
 }
-echo "== bytes per call: $CALLS calls each"
+echo "== bytes per call: $CALLS calls each (after a VACUUM, autovacuum off: only the calls write WAL)"
+psql_bench -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" -c "VACUUM" >/dev/null
 bytes_per_call deduct credit_ledger deduct_ledger.pgb credit_ledger.entry
 bytes_per_call deduct minimal_sql deduct_minimal.pgb bench_min.wallet_entry
 bytes_per_call replay credit_ledger replay_ledger.pgb credit_ledger.entry
 bytes_per_call replay minimal_sql replay_minimal.pgb bench_min.wallet_entry
+psql_bench -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
 
 # Events (1.1): a deduct on an account with a low-balance alert that it does
 # not cross writes no event and should cost what one without an alert costs.
