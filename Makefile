@@ -7,6 +7,7 @@ OBJS = \
 	src/api/adjust.o \
 	src/api/extend_grant.o \
 	src/api/args.o \
+	src/api/batch.o \
 	src/api/cancel.o \
 	src/api/capture.o \
 	src/api/charge.o \
@@ -69,7 +70,7 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
 	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds pricing_1_1 \
-	teams transfers
+	teams transfers batches replay_writes_nothing
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
@@ -77,7 +78,7 @@ ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend rese
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race \
 	capture_race capture_expiry_race capture_cancel_race extend_sweep_race import_prices_race \
-	limit_race transfer_cross transfer_same_event
+	limit_race transfer_cross transfer_same_event batch_lock_order batch_single_race replay_no_lock
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

@@ -1469,9 +1469,17 @@ AS $$
     CROSS JOIN LATERAL (VALUES
         (format('spend limit %s %s: period_start starts a period', COALESCE(l.subject, '(account)'), l.period),
          s.starts_at::text, l.period_start::text),
+        -- consumption() counts a hold that captures on expiry from its
+        -- expires_at on; the counter counts it when the capture is written
         (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
          (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
-         l.used::text),
+         (l.used + (SELECT COALESCE(sum(h.amount - h.captured), 0)
+                    FROM credit_ledger.hold h
+                    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+                    WHERE h.account_id = l.account_id AND h.state = 'pending'
+                      AND h.on_expiry = 'capture' AND h.expires_at <= statement_timestamp()
+                      AND h.expires_at >= s.starts_at AND h.expires_at < s.resets_at
+                      AND (l.subject IS NULL OR r.subject = l.subject)))::text),
         (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
          credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
     ) AS c(check_name, expected, actual)
@@ -1842,6 +1850,60 @@ $$;
 REVOKE ALL ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz) FROM PUBLIC;
 COMMENT ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, timestamptz) IS
     'loads a LiteLLM model_prices_and_context_window.json catalog (only provider''s models, NULL = all) as price rules valid from valid_from (with its _above_<N>k_tokens tiers and _batches, _flex, _priority service tiers), closing the rules they replace then; USD per token x credits_per_usd = credits per million tokens rounded up to 6 decimals; returns how many rules it wrote (0 for a catalog loaded already)';
+
+---------------------------------------------------------------------------
+-- Batches: deduct_many and charge_many (DESIGN 19)
+---------------------------------------------------------------------------
+
+-- One row per item of a batch call: the item's SQLSTATE (00000 when it was
+-- applied or replayed) and, when refused, its message; then the op_result
+-- the item's single call returned (a refused item: only its account).
+CREATE TYPE credit_ledger.batch_result AS (
+    item integer, sqlstate text, message text,
+    entry_id bigint, hold_id bigint, account_id bigint, amount bigint,
+    balance bigint, reserved bigint, available bigint, replayed boolean);
+COMMENT ON TYPE credit_ledger.batch_result IS
+    'what deduct_many and charge_many return for each item: its outcome, then the op_result of the item''s call';
+COMMENT ON COLUMN credit_ledger.batch_result.item IS 'the item''s position in the arrays, from 1';
+COMMENT ON COLUMN credit_ledger.batch_result.sqlstate IS '00000 when the item was applied (or replayed), else the SQLSTATE that refused it (LD001, LD004, 22023, ...)';
+COMMENT ON COLUMN credit_ledger.batch_result.message IS 'a refused item''s error message with its DETAIL in parentheses; NULL when applied';
+COMMENT ON COLUMN credit_ledger.batch_result.entry_id IS 'the entry the item wrote (or, replayed, the one it wrote first); NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.hold_id IS 'always NULL: batch items settle no hold';
+COMMENT ON COLUMN credit_ledger.batch_result.account_id IS 'the item''s account';
+COMMENT ON COLUMN credit_ledger.batch_result.amount IS 'credits the item consumed; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.balance IS 'the account''s balance right after the item; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.reserved IS 'the account''s reserved credits right after the item; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.available IS 'balance - reserved right after the item; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.replayed IS 'true when the item''s event_id was used before by the same request; NULL when refused';
+
+-- Each item runs as the single call it stands for, in account_id order, in
+-- a subtransaction of its own (api/batch.c): a refused item changes
+-- nothing and the others apply; one commit for the whole batch.
+CREATE FUNCTION credit_ledger.deduct_many(account_ids bigint[], amounts bigint[], event_ids text[],
+                                          source text DEFAULT 'usage',
+                                          subjects text[] DEFAULT NULL)
+    RETURNS SETOF credit_ledger.batch_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    ROWS 100
+    AS 'MODULE_PATHNAME', 'credit_ledger_deduct_many';
+REVOKE ALL ON FUNCTION credit_ledger.deduct_many(bigint[], bigint[], text[], text, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.deduct_many(bigint[], bigint[], text[], text, text[]) IS
+    'many deducts in one call and one commit: item i is deduct(account_ids[i], amounts[i], event_ids[i], source, subject => subjects[i]), applied in account_id order; a refused item reports its SQLSTATE and changes nothing, the others apply; arrays of unequal length are 22023, at most credit_ledger.max_batch items';
+
+CREATE FUNCTION credit_ledger.charge_many(account_ids bigint[], event_ids text[],
+                                          scene text, provider text, models text[],
+                                          input_tokens bigint[], output_tokens bigint[],
+                                          cached_tokens bigint[] DEFAULT NULL,
+                                          reasoning_tokens bigint[] DEFAULT NULL,
+                                          cache_write_tokens bigint[] DEFAULT NULL,
+                                          subjects text[] DEFAULT NULL)
+    RETURNS SETOF credit_ledger.batch_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    ROWS 100
+    AS 'MODULE_PATHNAME', 'credit_ledger_charge_many';
+REVOKE ALL ON FUNCTION credit_ledger.charge_many(bigint[], text[], text, text, text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[]) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.charge_many(bigint[], text[], text, text, text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[]) IS
+    'many charges in one call and one commit: item i is charge(account_ids[i], event_ids[i], scene, provider, models[i], the item''s five token counts (a token array NULL = 0), subject => subjects[i]), applied in account_id order; a refused item reports its SQLSTATE and changes nothing, the others apply; arrays of unequal length are 22023, at most credit_ledger.max_batch items';
 
 ---------------------------------------------------------------------------
 -- The consumption index, built once for every 1.1 section above
