@@ -5,6 +5,7 @@ OBJS = \
 	src/credit_ledger.o \
 	src/api/account.o \
 	src/api/adjust.o \
+	src/api/allowance.o \
 	src/api/extend_grant.o \
 	src/api/args.o \
 	src/api/cancel.o \
@@ -27,6 +28,8 @@ OBJS = \
 	src/worker/worker.o \
 	src/shop/orders.o \
 	src/ledger/account.o \
+	src/ledger/allowance.o \
+	src/ledger/arrivals.o \
 	src/ledger/bucket.o \
 	src/ledger/debt.o \
 	src/ledger/entry.o \
@@ -60,7 +63,7 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	holds hold_expiry sweep worker \
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
-	reading_nulls price_rule_keep events shop grant_lifecycle stored_request
+	reading_nulls price_rule_keep events shop grant_lifecycle stored_request allowances
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \

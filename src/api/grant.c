@@ -2,6 +2,7 @@
  * grant.c
  *		grant_credits: a top-up, reward-like gift or any other credits
  *		entering an account as a bucket; the first grant opens the wallet.
+ *		With effective_at (1.1) the credits arrive later.
  */
 #include "postgres.h"
 
@@ -26,6 +27,8 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	char	   *description;
 	bool		has_metadata;
 	Datum		metadata;
+	bool		has_effective_at;
+	TimestampTz effective_at;
 
 	arg_money(fcinfo, 3, &args);
 	expires_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 4, &has_expiry));
@@ -39,6 +42,19 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	priority = PG_GETARG_INT32(5);
 	description = arg_optional_text(fcinfo, 6, "description");
 	metadata = arg_optional_jsonb(fcinfo, 7, "metadata", &has_metadata);
+	effective_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 8, &has_effective_at));
+	if (has_effective_at && TIMESTAMP_NOT_FINITE(effective_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("effective_at must be a finite time"),
+				 errdetail("effective_at is %s; NULL means the credits are spendable at once.",
+						   timestamptz_to_str(effective_at))));
+	if (has_effective_at && has_expiry && expires_at <= effective_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_at must be after effective_at"),
+				 errdetail("The credits would expire at %s, before they become spendable at %s.",
+						   pstrdup(timestamptz_to_str(expires_at)), timestamptz_to_str(effective_at))));
 
 	op_init(&op, args.account_id, args.event_id, "grant_credits");
 	request_add_money(&op.request, &args);
@@ -47,6 +63,9 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	else
 		request_add_null(&op.request, "expires_at");
 	request_add_int64(&op.request, "priority", priority);
+	/* only when given: a 1.0 grant's stored request has no such line */
+	if (has_effective_at)
+		request_add_timestamp(&op.request, "effective_at", effective_at);
 
 	if (op_begin(&op, OP_ACCOUNT_OPEN_IF_MISSING))
 	{
@@ -59,7 +78,8 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 		money_in(&op, &(MoneyIn) {
 			.kind = ENTRY_GRANT, .amount = args.amount, .source = args.source,
 			.has_expiry = has_expiry, .expires_at = expires_at, .priority = priority,
-			.description = description, .metadata = metadata, .has_metadata = has_metadata
+			.description = description, .metadata = metadata, .has_metadata = has_metadata,
+			.deferred = has_effective_at && effective_at > op.now, .effective_at = effective_at
 		});
 	}
 	PG_RETURN_DATUM(op_result(&op, fcinfo));

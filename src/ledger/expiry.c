@@ -1,8 +1,9 @@
 /*
  * expiry.c
  *		Expiry is exact without the worker: before any call works on an
- *		account it writes every hold and bucket expiry that has come due.
- *		The account's next_expiry_at makes that check free when nothing is.
+ *		account it writes every hold and bucket expiry that has come due,
+ *		after the credits that arrived (arrivals.c). The account's
+ *		next_expiry_at makes that check free when nothing is.
  */
 #include "postgres.h"
 
@@ -11,6 +12,7 @@
 #include "utils/timestamp.h"
 
 #include "store/query.h"
+#include "ledger/arrivals.h"
 #include "ledger/bucket.h"
 #include "ledger/expiry.h"
 #include "ledger/hold.h"
@@ -37,15 +39,18 @@ next_expiry_recompute(LedgerOp *op)
 }
 
 /*
- * Holds first: credits they release go back to their buckets, and those
- * buckets may be due themselves.
+ * Arrivals first: an allowance period's rollover is what the previous
+ * period's bucket holds before it lapses. Then holds: credits they release
+ * go back to their buckets, and those buckets may be due themselves.
  */
 void
 expire_due(LedgerOp *op)
 {
 	if (!op->acct.has_next_expiry || op->acct.next_expiry_at > op->now)
 		return;
+	arrivals_write(op);
 	holds_expire_due(op);
 	buckets_expire_due(op);
 	next_expiry_recompute(op);
+	arrivals_note_next(op);
 }

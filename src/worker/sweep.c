@@ -1,8 +1,8 @@
 /*
  * sweep.c
- *		The sweep: writes the due expiries of holds and grant buckets for
- *		accounts nobody is working on, through the same code every call
- *		runs first (expire_due). sweep() (api/sweep.c) runs one batch by
+ *		The sweep: writes the due expiries of holds and grant buckets, and
+ *		the credits due to arrive (1.1), for accounts nobody is working on,
+ *		through the same code every call runs first (expire_due). sweep() (api/sweep.c) runs one batch by
  *		hand; the background worker runs batches in short transactions of
  *		its own.
  */
@@ -14,9 +14,27 @@
 
 #include "store/query.h"
 #include "shop/orders.h"
+#include "ledger/arrivals.h"
 #include "ledger/events.h"
 #include "ledger/operation.h"
 #include "worker/sweep.h"
+
+/* Writes what is due on each of the accounts, locked already. */
+static void
+sweep_accounts(const int64 *account_ids, uint64 count, SweepResult *result)
+{
+	for (uint64 i = 0; i < count; i++)
+	{
+		LedgerOp	op;
+
+		/* the row is locked already: op_begin's lock returns at once */
+		op_init(&op, account_ids[i], NULL, "sweep");
+		op_begin(&op, OP_ACCOUNT_MUST_EXIST);
+		result->holds_expired += op.holds_expired;
+		result->grants_expired += op.grants_expired;
+		op_end(&op);
+	}
+}
 
 /*
  * Expires what is due on up to max_accounts accounts, in the caller's
@@ -41,6 +59,7 @@ sweep_batch(int max_accounts, SweepResult *result)
 		TimestampTzGetDatum(GetCurrentStatementStartTimestamp()), Int32GetDatum(max_accounts)
 	};
 	uint64		rows;
+	uint64		arriving;
 	int64	   *account_ids;
 
 	memset(result, 0, sizeof(*result));
@@ -49,18 +68,11 @@ sweep_batch(int max_accounts, SweepResult *result)
 	for (uint64 i = 0; i < rows; i++)
 		account_ids[i] = query_int64(i, 1, NULL);
 
-	for (uint64 i = 0; i < rows; i++)
-	{
-		LedgerOp	op;
-
-		/* the row is locked already: op_begin's lock returns at once */
-		op_init(&op, account_ids[i], NULL, "sweep");
-		op_begin(&op, OP_ACCOUNT_MUST_EXIST);
-		result->holds_expired += op.holds_expired;
-		result->grants_expired += op.grants_expired;
-		op_end(&op);
-	}
-	result->accounts = (int) rows;
+	sweep_accounts(account_ids, rows, result);
+	/* then accounts with only credits to arrive, within the same batch */
+	arriving = arrivals_due_accounts(max_accounts - (int) rows, &account_ids);
+	sweep_accounts(account_ids, arriving, result);
+	result->accounts = (int) (rows + arriving);
 	events_prune(max_accounts);
 	orders_expire_due(max_accounts);
 }

@@ -1,0 +1,94 @@
+/*
+ * allowance.c
+ *		set_allowance and end_allowance (1.1): a recurring allowance, a
+ *		bucket every UTC day, week or month (ledger/allowance.c keeps the
+ *		row, ledger/arrivals.c writes the periods).
+ */
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+#include "api/args.h"
+#include "ledger/allowance.h"
+#include "ledger/expiry.h"
+#include "ledger/operation.h"
+
+PG_FUNCTION_INFO_V1(credit_ledger_set_allowance);
+PG_FUNCTION_INFO_V1(credit_ledger_end_allowance);
+
+/* A required instant that is not infinite. */
+static TimestampTz
+arg_finite_time(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	TimestampTz t;
+
+	arg_require_not_null(fcinfo, argno, name);
+	t = PG_GETARG_TIMESTAMPTZ(argno);
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite time", name),
+				 errdetail("%s is %s.", name, timestamptz_to_str(t))));
+	return t;
+}
+
+Datum
+credit_ledger_set_allowance(PG_FUNCTION_ARGS)
+{
+	LedgerOp	op;
+	AllowanceSpec spec;
+
+	arg_require_not_null(fcinfo, 0, "account_id");
+	spec.name = arg_nonempty_text(fcinfo, 1, "name");
+	spec.amount = arg_positive_amount(fcinfo, 2, "amount");
+	spec.period = arg_nonempty_text(fcinfo, 3, "period");
+	if (strcmp(spec.period, "day") != 0 && strcmp(spec.period, "week") != 0 &&
+		strcmp(spec.period, "month") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid period"),
+				 errdetail("period is \"%s\"; it takes day, week or month.", spec.period)));
+	spec.rollover_max = arg_count(fcinfo, 4, "rollover_max");
+	spec.source = arg_nonempty_text(fcinfo, 5, "source");
+	arg_require_not_null(fcinfo, 6, "priority");
+	spec.priority = PG_GETARG_INT32(6);
+	spec.starts_at = arg_finite_time(fcinfo, 7, "starts_at");
+	spec.has_ends_at = !PG_ARGISNULL(8);
+	if (spec.has_ends_at)
+	{
+		spec.ends_at = arg_finite_time(fcinfo, 8, "ends_at");
+		if (spec.ends_at <= spec.starts_at)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ends_at must be after starts_at"),
+					 errdetail("ends_at is %s, starts_at %s.",
+							   pstrdup(timestamptz_to_str(spec.ends_at)), timestamptz_to_str(spec.starts_at))));
+	}
+	else
+		spec.ends_at = 0;
+
+	op_init(&op, PG_GETARG_INT64(0), NULL, "set_allowance");
+	op_begin(&op, OP_ACCOUNT_OPEN_IF_MISSING);
+	account_require_active(&op.acct, true);
+	allowance_set(&op, &spec);
+	/* a period that starts now is written now */
+	expire_due(&op);
+	op_end(&op);
+	PG_RETURN_VOID();
+}
+
+Datum
+credit_ledger_end_allowance(PG_FUNCTION_ARGS)
+{
+	LedgerOp	op;
+	char	   *name;
+
+	arg_require_not_null(fcinfo, 0, "account_id");
+	name = arg_nonempty_text(fcinfo, 1, "name");
+
+	op_init(&op, PG_GETARG_INT64(0), NULL, "end_allowance");
+	op_begin(&op, OP_ACCOUNT_MUST_EXIST);
+	allowance_end(&op, name);
+	op_end(&op);
+	PG_RETURN_VOID();
+}
