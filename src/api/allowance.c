@@ -10,7 +10,6 @@
 
 #include "api/args.h"
 #include "ledger/allowance.h"
-#include "ledger/expiry.h"
 #include "ledger/operation.h"
 
 PG_FUNCTION_INFO_V1(credit_ledger_set_allowance);
@@ -71,8 +70,13 @@ credit_ledger_set_allowance(PG_FUNCTION_ARGS)
 	op_begin(&op, OP_ACCOUNT_OPEN_IF_MISSING);
 	account_require_active(&op.acct, true);
 	allowance_set(&op, &spec);
-	/* a period that starts now is written now */
-	expire_due(&op);
+	op_end(&op);
+	/*
+	 * A period that starts now is written now, by a frame of its own: the
+	 * arrivals view reads the account as stored, so that is what it must be.
+	 */
+	op_init(&op, PG_GETARG_INT64(0), NULL, "set_allowance");
+	op_begin(&op, OP_ACCOUNT_MUST_EXIST);
 	op_end(&op);
 	PG_RETURN_VOID();
 }

@@ -122,7 +122,9 @@ arrival_allowance(LedgerOp *op, Arrival *due, int i, int64 left)
 /*
  * Writes every arrival that is due on the op's account, in the view's
  * order: debt first (debt_repay, which the view's repaid must match),
- * then the credits, each in a grant entry with a NULL event_id.
+ * then the credits, each in a grant entry with a NULL event_id. The view
+ * reads the account as stored: this runs first in a call's frame, before
+ * anything changed the locked account (expire_due from op_begin).
  */
 void
 arrivals_write(LedgerOp *op)
