@@ -1262,22 +1262,26 @@ FROM credit_ledger.arrivals r
 WHERE r.live OPERATOR(pg_catalog.>) 0 AND r.expires_at IS NOT NULL;
 
 -- An account's allowances with the exact next period: one whose start has
--- come is counted already, whether or not it was written.
+-- come is counted already, whether or not it was written (the next starts
+-- where the last period the arrivals view counts ends).
 CREATE VIEW credit_ledger.allowances AS
 SELECT al.account_id, al.name, al.amount, al.period, al.rollover_max, al.source, al.priority,
        al.starts_at, al.ends_at,
        CASE WHEN al.next_issue_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
                  OR al.next_issue_at IS NULL THEN al.next_issue_at
-            WHEN al.ends_at IS NULL OR nx.start OPERATOR(pg_catalog.<) al.ends_at THEN nx.start
+            WHEN al.ends_at IS NULL OR cur.period_end OPERATOR(pg_catalog.<) al.ends_at THEN cur.period_end
        END AS next_issue_at,
        al.created_at
 FROM credit_ledger.allowance al
-CROSS JOIN LATERAL (
-    SELECT pg_catalog.timezone('UTC', pg_catalog.date_trunc(al.period, pg_catalog.timezone('UTC', pg_catalog.statement_timestamp()))
-           OPERATOR(pg_catalog.+) CASE al.period WHEN 'day' THEN interval '1 day'
-                                                 WHEN 'week' THEN interval '1 week'
-                                                 ELSE interval '1 month' END) AS start
-) nx;
+LEFT JOIN LATERAL (
+    SELECT r.expires_at AS period_end
+    FROM credit_ledger.arrivals r
+    WHERE al.next_issue_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND r.account_id OPERATOR(pg_catalog.=) al.account_id
+      AND r.allowance OPERATOR(pg_catalog.=) al.name
+    ORDER BY r.seq DESC
+    LIMIT 1
+) cur ON true;
 COMMENT ON VIEW credit_ledger.allowances IS
     'credit_ledger: every allowance (set_allowance), with its next period''s first instant (NULL once ended)';
 COMMENT ON COLUMN credit_ledger.allowances.account_id IS 'the account that receives it';

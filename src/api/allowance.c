@@ -15,27 +15,12 @@
 PG_FUNCTION_INFO_V1(credit_ledger_set_allowance);
 PG_FUNCTION_INFO_V1(credit_ledger_end_allowance);
 
-/* A required instant that is not infinite. */
-static TimestampTz
-arg_finite_time(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	TimestampTz t;
-
-	arg_require_not_null(fcinfo, argno, name);
-	t = PG_GETARG_TIMESTAMPTZ(argno);
-	if (TIMESTAMP_NOT_FINITE(t))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a finite time", name),
-				 errdetail("%s is %s.", name, timestamptz_to_str(t))));
-	return t;
-}
-
 Datum
 credit_ledger_set_allowance(PG_FUNCTION_ARGS)
 {
 	LedgerOp	op;
 	AllowanceSpec spec;
+	bool		has_starts_at;
 
 	arg_require_not_null(fcinfo, 0, "account_id");
 	spec.name = arg_nonempty_text(fcinfo, 1, "name");
@@ -51,20 +36,14 @@ credit_ledger_set_allowance(PG_FUNCTION_ARGS)
 	spec.source = arg_nonempty_text(fcinfo, 5, "source");
 	arg_require_not_null(fcinfo, 6, "priority");
 	spec.priority = PG_GETARG_INT32(6);
-	spec.starts_at = arg_finite_time(fcinfo, 7, "starts_at");
-	spec.has_ends_at = !PG_ARGISNULL(8);
-	if (spec.has_ends_at)
-	{
-		spec.ends_at = arg_finite_time(fcinfo, 8, "ends_at");
-		if (spec.ends_at <= spec.starts_at)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("ends_at must be after starts_at"),
-					 errdetail("ends_at is %s, starts_at %s.",
-							   pstrdup(timestamptz_to_str(spec.ends_at)), timestamptz_to_str(spec.starts_at))));
-	}
-	else
-		spec.ends_at = 0;
+	spec.starts_at = arg_optional_time(fcinfo, 7, "starts_at", NULL, &has_starts_at);
+	spec.ends_at = arg_optional_time(fcinfo, 8, "ends_at", "NULL means it never ends.", &spec.has_ends_at);
+	if (spec.has_ends_at && spec.ends_at <= spec.starts_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ends_at must be after starts_at"),
+				 errdetail("ends_at is %s, starts_at %s.",
+						   pstrdup(timestamptz_to_str(spec.ends_at)), timestamptz_to_str(spec.starts_at))));
 
 	op_init(&op, PG_GETARG_INT64(0), NULL, "set_allowance");
 	op_begin(&op, OP_ACCOUNT_OPEN_IF_MISSING);

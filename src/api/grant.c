@@ -31,24 +31,14 @@ credit_ledger_grant_credits(PG_FUNCTION_ARGS)
 	TimestampTz effective_at;
 
 	arg_money(fcinfo, 3, &args);
-	expires_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 4, &has_expiry));
-	if (has_expiry && TIMESTAMP_NOT_FINITE(expires_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("expires_at must be a finite time"),
-				 errdetail("expires_at is %s; NULL means the credits never expire.",
-						   timestamptz_to_str(expires_at))));
+	expires_at = arg_optional_time(fcinfo, 4, "expires_at", "NULL means the credits never expire.",
+								   &has_expiry);
 	arg_require_not_null(fcinfo, 5, "priority");
 	priority = PG_GETARG_INT32(5);
 	description = arg_optional_text(fcinfo, 6, "description");
 	metadata = arg_optional_jsonb(fcinfo, 7, "metadata", &has_metadata);
-	effective_at = DatumGetTimestampTz(arg_optional_datum(fcinfo, 8, &has_effective_at));
-	if (has_effective_at && TIMESTAMP_NOT_FINITE(effective_at))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("effective_at must be a finite time"),
-				 errdetail("effective_at is %s; NULL means the credits are spendable at once.",
-						   timestamptz_to_str(effective_at))));
+	effective_at = arg_optional_time(fcinfo, 8, "effective_at",
+									 "NULL means the credits are spendable at once.", &has_effective_at);
 	if (has_effective_at && has_expiry && expires_at <= effective_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -12,7 +12,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -45,7 +44,7 @@ typedef struct Arrival
 } Arrival;
 
 /* The schema is 1.1's: it has the allowance table (and pending buckets). */
-static bool
+bool
 arrivals_enabled(void)
 {
 	return OidIsValid(catalog_relid("allowance"));
@@ -204,37 +203,4 @@ arrivals_note_next(LedgerOp *op)
 		account_note_expiry(&op->acct, next);
 		op->account_changed = true;
 	}
-}
-
-/*
- * The sweep's share: up to max_accounts accounts with an arrival due,
- * locked (skipping those a caller holds). Returns how many, their ids in
- * *account_ids. The caller has SPI connected.
- */
-uint64
-arrivals_due_accounts(int max_accounts, int64 **account_ids)
-{
-	static CachedQuery q = {
-		"SELECT a.account_id FROM credit_ledger.account a"
-		" WHERE a.account_id IN ("
-		"   SELECT b.account_id FROM credit_ledger.bucket b"
-		"   WHERE b.pending AND b.effective_at <= $1"
-		"   UNION SELECT al.account_id FROM credit_ledger.allowance al"
-		"   WHERE al.next_issue_at <= $1)"
-		" ORDER BY a.account_id LIMIT $2 FOR NO KEY UPDATE OF a SKIP LOCKED",
-		2, {TIMESTAMPTZOID, INT4OID}
-	};
-	Datum		values[2] = {
-		TimestampTzGetDatum(GetCurrentStatementStartTimestamp()), Int32GetDatum(max_accounts)
-	};
-	uint64		rows;
-
-	*account_ids = NULL;
-	if (max_accounts <= 0 || !arrivals_enabled())
-		return 0;
-	rows = query_run(&q, values, NULL, false, 0, QUERY_SELECT);
-	*account_ids = palloc(sizeof(int64) * (rows + 1));
-	for (uint64 i = 0; i < rows; i++)
-		(*account_ids)[i] = query_int64(i, 1, NULL);
-	return rows;
 }

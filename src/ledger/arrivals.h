@@ -8,8 +8,8 @@
 
 #include "ledger/op.h"
 
+extern bool arrivals_enabled(void);
 extern void arrivals_write(LedgerOp *op);
 extern void arrivals_note_next(LedgerOp *op);
-extern uint64 arrivals_due_accounts(int max_accounts, int64 **account_ids);
 
 #endif

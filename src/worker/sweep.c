@@ -19,11 +19,28 @@
 #include "ledger/operation.h"
 #include "worker/sweep.h"
 
-/* Writes what is due on each of the accounts, locked already. */
-static void
-sweep_accounts(const int64 *account_ids, uint64 count, SweepResult *result)
+/*
+ * Locks up to max_accounts accounts that the query `due` finds (given the
+ * instant and the limit), skipping those a caller holds, and writes what is
+ * due on each. Returns how many.
+ */
+static int
+sweep_due(CachedQuery *due, int max_accounts, SweepResult *result)
 {
-	for (uint64 i = 0; i < count; i++)
+	Datum		values[2] = {
+		TimestampTzGetDatum(GetCurrentStatementStartTimestamp()), Int32GetDatum(max_accounts)
+	};
+	uint64		rows;
+	int64	   *account_ids;
+
+	if (max_accounts <= 0)
+		return 0;
+	rows = query_run(due, values, NULL, false, 0, QUERY_SELECT);
+	account_ids = palloc(sizeof(int64) * (rows + 1));
+	for (uint64 i = 0; i < rows; i++)
+		account_ids[i] = query_int64(i, 1, NULL);
+
+	for (uint64 i = 0; i < rows; i++)
 	{
 		LedgerOp	op;
 
@@ -34,6 +51,7 @@ sweep_accounts(const int64 *account_ids, uint64 count, SweepResult *result)
 		result->grants_expired += op.grants_expired;
 		op_end(&op);
 	}
+	return (int) rows;
 }
 
 /*
@@ -45,7 +63,7 @@ sweep_accounts(const int64 *account_ids, uint64 count, SweepResult *result)
 void
 sweep_batch(int max_accounts, SweepResult *result)
 {
-	static CachedQuery q = {
+	static CachedQuery expiring = {
 		"SELECT a.account_id FROM credit_ledger.account a"
 		" WHERE a.account_id IN ("
 		"   SELECT h.account_id FROM credit_ledger.hold h"
@@ -55,24 +73,23 @@ sweep_batch(int max_accounts, SweepResult *result)
 		" ORDER BY a.account_id LIMIT $2 FOR NO KEY UPDATE OF a SKIP LOCKED",
 		2, {TIMESTAMPTZOID, INT4OID}
 	};
-	Datum		values[2] = {
-		TimestampTzGetDatum(GetCurrentStatementStartTimestamp()), Int32GetDatum(max_accounts)
+	/* 1.1: credits due to arrive (grants effective later, allowance periods) */
+	static CachedQuery arriving = {
+		"SELECT a.account_id FROM credit_ledger.account a"
+		" WHERE a.account_id IN ("
+		"   SELECT b.account_id FROM credit_ledger.bucket b"
+		"   WHERE b.pending AND b.effective_at <= $1"
+		"   UNION SELECT al.account_id FROM credit_ledger.allowance al"
+		"   WHERE al.next_issue_at <= $1)"
+		" ORDER BY a.account_id LIMIT $2 FOR NO KEY UPDATE OF a SKIP LOCKED",
+		2, {TIMESTAMPTZOID, INT4OID}
 	};
-	uint64		rows;
-	uint64		arriving;
-	int64	   *account_ids;
 
 	memset(result, 0, sizeof(*result));
-	rows = query_run(&q, values, NULL, false, 0, QUERY_SELECT);
-	account_ids = palloc(sizeof(int64) * (rows + 1));
-	for (uint64 i = 0; i < rows; i++)
-		account_ids[i] = query_int64(i, 1, NULL);
-
-	sweep_accounts(account_ids, rows, result);
+	result->accounts = sweep_due(&expiring, max_accounts, result);
 	/* then accounts with only credits to arrive, within the same batch */
-	arriving = arrivals_due_accounts(max_accounts - (int) rows, &account_ids);
-	sweep_accounts(account_ids, arriving, result);
-	result->accounts = (int) (rows + arriving);
+	if (arrivals_enabled())
+		result->accounts += sweep_due(&arriving, max_accounts - result->accounts, result);
 	events_prune(max_accounts);
 	orders_expire_due(max_accounts);
 }
