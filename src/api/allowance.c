@@ -6,14 +6,22 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "utils/timestamp.h"
 
 #include "api/args.h"
 #include "ledger/allowance.h"
 #include "ledger/operation.h"
+#include "ledger/utc.h"
 
 PG_FUNCTION_INFO_V1(credit_ledger_set_allowance);
 PG_FUNCTION_INFO_V1(credit_ledger_end_allowance);
+
+/*
+ * How far back starts_at may be: the periods since then are written at
+ * once, so a typo of a century must not write 36,500 daily buckets.
+ */
+#define STARTS_AT_PAST_YEARS 10
 
 Datum
 credit_ledger_set_allowance(PG_FUNCTION_ARGS)
@@ -37,6 +45,13 @@ credit_ledger_set_allowance(PG_FUNCTION_ARGS)
 	arg_require_not_null(fcinfo, 6, "priority");
 	spec.priority = PG_GETARG_INT32(6);
 	spec.starts_at = arg_optional_time(fcinfo, 7, "starts_at", NULL, &has_starts_at);
+	if (spec.starts_at < timestamptz_plus_utc(GetCurrentStatementStartTimestamp(), &(Interval) {
+		.month = -STARTS_AT_PAST_YEARS * MONTHS_PER_YEAR}))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("starts_at is too far in the past"),
+				 errdetail("starts_at is %s; an allowance starts at most %d years back (the periods since then are issued at once).",
+						   timestamptz_to_str(spec.starts_at), STARTS_AT_PAST_YEARS)));
 	spec.ends_at = arg_optional_time(fcinfo, 8, "ends_at", "NULL means it never ends.", &spec.has_ends_at);
 	if (spec.has_ends_at && spec.ends_at <= spec.starts_at)
 		ereport(ERROR,

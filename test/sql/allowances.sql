@@ -166,6 +166,8 @@ SELECT expect_error($$SELECT credit_ledger.set_allowance(16050, 'x', 10, 'day', 
 SELECT regexp_replace(expect_error($$SELECT credit_ledger.set_allowance(16050, 'x', 10, 'day',
     starts_at => '2030-01-02', ends_at => '2030-01-01')$$), '\d{4}-\d\d-\d\d [0-9:+-]+', '<t>', 'g');
 SELECT expect_error($$SELECT credit_ledger.set_allowance(16050, 'x', 10, 'day', starts_at => 'infinity')$$);
+SELECT regexp_replace(expect_error($$SELECT credit_ledger.set_allowance(16050, 'x', 10, 'day',
+    starts_at => now() - interval '10 years 1 day')$$), '\d{4}-\d\d-\d\d [0-9:.+-]+', '<t>', 'g');
 SELECT expect_error($$SELECT credit_ledger.end_allowance(16040, 'nope')$$);
 SELECT expect_error($$SELECT credit_ledger.end_allowance(16050, 'x')$$);
 SELECT credit_ledger.set_status(16040, 'closed');
