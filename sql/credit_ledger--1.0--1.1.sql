@@ -1094,18 +1094,25 @@ WITH periods AS (
     CROSS JOIN LATERAL (SELECT CASE al.period WHEN 'day' THEN interval '1 day'
                                               WHEN 'week' THEN interval '1 week'
                                               ELSE interval '1 month' END AS span) sp
+    -- "due" is asked of each allowance here, not as a condition on the
+    -- allowance rows: one account's rows are then found by the primary
+    -- key, never by walking every allowance due (allowance_due, the sweep's)
     CROSS JOIN LATERAL (
         SELECT al.next_issue_at AS start, 1::bigint AS k
+        WHERE al.next_issue_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
         UNION ALL
+        -- the later periods begun; through an array, which the planner
+        -- guesses short (a set-returning function in a lateral it guesses
+        -- at 1,000 rows, and a plan that costly is JIT-compiled: a second
+        -- per read of the accounts view)
         SELECT pg_catalog.timezone('UTC', s.t), s.n OPERATOR(pg_catalog.+) 1
-        FROM pg_catalog.generate_series(
+        FROM pg_catalog.unnest(ARRAY(SELECT pg_catalog.generate_series(
                  pg_catalog.date_trunc(al.period, pg_catalog.timezone('UTC', al.next_issue_at))
                      OPERATOR(pg_catalog.+) sp.span,
-                 pg_catalog.timezone('UTC', pg_catalog.statement_timestamp()), sp.span)
+                 pg_catalog.timezone('UTC', pg_catalog.statement_timestamp()), sp.span)))
              WITH ORDINALITY AS s(t, n)
     ) p
-    WHERE al.next_issue_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-      AND (al.ends_at IS NULL OR p.start OPERATOR(pg_catalog.<) al.ends_at)
+    WHERE al.ends_at IS NULL OR p.start OPERATOR(pg_catalog.<) al.ends_at
 ), due AS (
     SELECT b.account_id, b.effective_at AS arrives_at, 0 AS ord, b.bucket_id, b.entry_id AS scheduled_by,
            NULL::text AS allowance, 1::bigint AS k, b.granted AS amount, 0::bigint AS carry_0,
@@ -1170,26 +1177,43 @@ COMMENT ON COLUMN credit_ledger.arrivals.priority IS 'the bucket''s priority';
 COMMENT ON COLUMN credit_ledger.arrivals.live IS 'what the bucket holds now';
 COMMENT ON COLUMN credit_ledger.arrivals.lapsed IS 'what lapsed at its expiry, before now';
 
--- The exact figures count the arrivals: the view of 1.0, plus what the
--- arrivals bring (granted), less what of them lapsed already, and less the
--- rolled-over part of an expired allowance bucket that 1.0's lapsed
--- counts (moved: it went on into the next period's bucket). Computed only
--- when the account's next_expiry_at has come, as the lapses are.
+-- Listed once they are spendable: a grant effective later is not (its
+-- bucket holds nothing yet); arrivals not yet written are, with the
+-- bucket_id NULL for an allowance period whose bucket is still to write.
+CREATE OR REPLACE VIEW credit_ledger.expiring_grants AS
+SELECT b.account_id, b.bucket_id, b.source, b.remaining, b.expires_at
+FROM credit_ledger.bucket b
+WHERE b.live AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+UNION ALL
+SELECT r.account_id, r.bucket_id, r.source, r.live, r.expires_at
+FROM credit_ledger.arrivals r
+WHERE r.live OPERATOR(pg_catalog.>) 0 AND r.expires_at IS NOT NULL;
+
+-- The exact figures count the arrivals: 1.0's view, plus what the
+-- arrivals bring (g.granted), less what of them lapsed already, less the
+-- rolled-over part of an expired allowance bucket that 1.0's d.lapsed
+-- counts (g.moved: it went on into the next period's bucket); the next
+-- expiry among the live buckets and the arrivals. An account with nothing
+-- due has no arrivals (its next_expiry_at is at or before the next one).
 CREATE OR REPLACE VIEW credit_ledger.accounts AS
 SELECT a.account_id,
-       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.+) g.net AS balance,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.+) COALESCE(g.net, 0) AS balance,
        a.reserved OPERATOR(pg_catalog.-) d.held AS reserved,
-       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.+) g.net
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.+) COALESCE(g.net, 0)
            OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) d.held) AS available,
        a.credit_limit,
        a.status,
-       a.total_granted OPERATOR(pg_catalog.+) g.granted AS total_granted,
+       a.total_granted OPERATOR(pg_catalog.+) COALESCE(g.granted, 0) AS total_granted,
        a.total_consumed,
-       a.total_expired OPERATOR(pg_catalog.+) d.lapsed OPERATOR(pg_catalog.-) g.moved
-           OPERATOR(pg_catalog.+) g.lapsed AS total_expired,
+       a.total_expired OPERATOR(pg_catalog.+) d.lapsed
+           OPERATOR(pg_catalog.+) COALESCE(g.lapsed OPERATOR(pg_catalog.-) g.moved, 0) AS total_expired,
        a.total_refunded,
-       n.next_expiry_at,
-       n.next_expiry_amount,
+       LEAST(n.next_expiry_at, g.next_expiry_at) AS next_expiry_at,
+       CASE WHEN g.next_expiry_at IS NULL OR n.next_expiry_at OPERATOR(pg_catalog.<) g.next_expiry_at
+            THEN n.next_expiry_amount
+            WHEN n.next_expiry_at IS NULL OR g.next_expiry_at OPERATOR(pg_catalog.<) n.next_expiry_at
+            THEN g.next_expiry_amount
+            ELSE n.next_expiry_amount OPERATOR(pg_catalog.+) g.next_expiry_amount END AS next_expiry_amount,
        a.metadata,
        a.created_at,
        a.status_reason,
@@ -1223,43 +1247,35 @@ CROSS JOIN LATERAL (
            ELSE 0 END AS held
 ) d
 CROSS JOIN LATERAL (
-    SELECT t.granted, t.moved, t.lapsed,
-           t.granted OPERATOR(pg_catalog.+) t.moved OPERATOR(pg_catalog.-) t.lapsed AS net
-    FROM (SELECT COALESCE(pg_catalog.sum(r.amount), 0)::bigint AS granted,
-                 COALESCE(pg_catalog.sum(r.carry) FILTER (WHERE r.carry_bucket_id IS NOT NULL), 0)::bigint AS moved,
-                 COALESCE(pg_catalog.sum(r.lapsed), 0)::bigint AS lapsed
-          FROM credit_ledger.arrivals r
-          WHERE a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-            AND r.account_id OPERATOR(pg_catalog.=) a.account_id) t
-) g
-LEFT JOIN LATERAL (
-    SELECT x.expires_at AS next_expiry_at, pg_catalog.sum(x.remaining)::bigint AS next_expiry_amount
-    FROM (SELECT b.expires_at, b.remaining
-          FROM credit_ledger.bucket b
-          WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
-            AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
-          UNION ALL
-          SELECT r.expires_at, r.live
-          FROM credit_ledger.arrivals r
-          WHERE a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-            AND r.account_id OPERATOR(pg_catalog.=) a.account_id
-            AND r.live OPERATOR(pg_catalog.>) 0 AND r.expires_at IS NOT NULL) x
-    GROUP BY x.expires_at
-    ORDER BY x.expires_at
-    LIMIT 1
-) n ON true;
-
--- Listed once they are spendable: a grant effective later is not (its
--- bucket holds nothing yet); arrivals not yet written are, with the
--- bucket_id NULL for an allowance period whose bucket is still to write.
-CREATE OR REPLACE VIEW credit_ledger.expiring_grants AS
-SELECT b.account_id, b.bucket_id, b.source, b.remaining, b.expires_at
-FROM credit_ledger.bucket b
-WHERE b.live AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
-UNION ALL
-SELECT r.account_id, r.bucket_id, r.source, r.live, r.expires_at
-FROM credit_ledger.arrivals r
-WHERE r.live OPERATOR(pg_catalog.>) 0 AND r.expires_at IS NOT NULL;
+    SELECT pg_catalog.min(b.expires_at) AS next_expiry_at,
+           (pg_catalog.sum(b.remaining) FILTER (WHERE b.expires_at OPERATOR(pg_catalog.=)
+               (SELECT pg_catalog.min(b2.expires_at) FROM credit_ledger.bucket b2
+                WHERE b2.account_id OPERATOR(pg_catalog.=) a.account_id AND b2.live
+                  AND b2.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp())))::bigint
+               AS next_expiry_amount
+    FROM credit_ledger.bucket b
+    WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+      AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+) n
+-- not a lateral: one pass over what is due (nothing while the sweep keeps
+-- up), hashed against the accounts, or for one account the arrivals view
+-- is asked for that account only
+LEFT JOIN (
+    SELECT r.account_id,
+           pg_catalog.sum(r.amount)::bigint AS granted,
+           COALESCE(pg_catalog.sum(r.carry) FILTER (WHERE r.carry_bucket_id IS NOT NULL), 0)::bigint AS moved,
+           pg_catalog.sum(r.lapsed)::bigint AS lapsed,
+           pg_catalog.sum(r.amount OPERATOR(pg_catalog.-) r.lapsed)::bigint
+               OPERATOR(pg_catalog.+)
+           COALESCE(pg_catalog.sum(r.carry) FILTER (WHERE r.carry_bucket_id IS NOT NULL), 0)::bigint AS net,
+           pg_catalog.min(r.expires_at) FILTER (WHERE r.live OPERATOR(pg_catalog.>) 0) AS next_expiry_at,
+           pg_catalog.sum(r.live) FILTER (WHERE r.live OPERATOR(pg_catalog.>) 0
+               AND r.expires_at OPERATOR(pg_catalog.=) r.first_expiry)::bigint AS next_expiry_amount
+    FROM (SELECT x.*, pg_catalog.min(x.expires_at) FILTER (WHERE x.live OPERATOR(pg_catalog.>) 0)
+                          OVER (PARTITION BY x.account_id) AS first_expiry
+          FROM credit_ledger.arrivals x) r
+    GROUP BY r.account_id
+) g ON g.account_id OPERATOR(pg_catalog.=) a.account_id;
 
 -- An account's allowances with the exact next period: one whose start has
 -- come is counted already, whether or not it was written (the next starts
