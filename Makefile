@@ -69,7 +69,8 @@ REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regr
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
 	confirm_cancel_race confirm_sweep_race price_change refund_race reward_cap_race \
 	fk_deadlock reindex_deadlock drop_extension_wait \
-	events_cross_race events_late_commit events_notify pay_order_race allowance_boundary_race
+	events_cross_race events_late_commit events_notify pay_order_race allowance_boundary_race \
+	effective_grant_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,
