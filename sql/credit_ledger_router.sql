@@ -32,7 +32,7 @@
 -- - the readings and housekeeping run on all shards and are merged: verify,
 --   sweep (summed), worker_status (a row per shard), the views as functions
 --   (accounts(), entries(), pending_holds(), expiring_grants(), events(),
---   orders()), and poll_events / ack_events with a cursor per shard (event_seq
+--   orders(), allowances()), and poll_events / ack_events with a cursor per shard (event_seq
 --   is renumbered as shard_seq * shard count + shard, see _event_seq).
 --
 -- - the batches (deduct_many, charge_many) span accounts: the router splits
@@ -115,6 +115,11 @@ CREATE TYPE credit_ledger.credit_order AS (
     grant_priority integer, created_at timestamptz, expires_at timestamptz,
     paid_at timestamptz, payment_ref text, paid_minor bigint, grant_entry_id bigint,
     closed_at timestamptz, refund_event_id text);
+
+CREATE TYPE credit_ledger.allowances AS (
+    account_id bigint, name text, amount bigint, period text, rollover_max bigint,
+    source text, priority integer, starts_at timestamptz, ends_at timestamptz,
+    next_issue_at timestamptz, created_at timestamptz);
 
 CREATE TYPE credit_ledger.orders AS (
     order_no text, account_id bigint, status text, sku text, product_name text,
@@ -303,6 +308,19 @@ CREATE FUNCTION credit_ledger.transfer(from_account bigint, to_account bigint, a
     RETURNS credit_ledger.transfer_result LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(from_account); $$;
 
+CREATE FUNCTION credit_ledger.set_allowance(account_id bigint, name text, amount bigint, period text,
+                                            rollover_max bigint DEFAULT 0,
+                                            source text DEFAULT 'allowance',
+                                            priority integer DEFAULT -1,
+                                            starts_at timestamptz DEFAULT now(),
+                                            ends_at timestamptz DEFAULT NULL)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.end_allowance(account_id bigint, name text)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
 ---------------------------------------------------------------------------
 -- Reference data (the same on every shard): any one shard
 ---------------------------------------------------------------------------
@@ -473,6 +491,10 @@ AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.expiring_
 CREATE FUNCTION credit_ledger.orders()
     RETURNS SETOF credit_ledger.orders LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.orders; $$;
+
+CREATE FUNCTION credit_ledger.allowances()
+    RETURNS SETOF credit_ledger.allowances LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.allowances; $$;
 
 ---------------------------------------------------------------------------
 -- Events: a cursor per shard

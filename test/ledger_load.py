@@ -357,6 +357,34 @@ def op_charge_many(c, account):
     return call
 
 
+def op_grant_later(c, account):
+    """Credits that start in a moment (1.1): the grant answers 0 credits and
+    the account's next call or the sweep writes their arrival mid-run; some
+    expire soon after they start."""
+    now = datetime.datetime.now(UTC)
+    effective_at = now + datetime.timedelta(seconds=c.rng.uniform(0.1, 2))
+    expires_at = None
+    if c.rng.random() < 0.5:
+        expires_at = effective_at + datetime.timedelta(seconds=c.rng.uniform(0.2, 2))
+    eid = c.new_event_id()
+    return money('grant_later', account, 'grant_credits',
+                 (account, c.rng.randint(1, 200), eid, 'gift', expires_at, c.rng.randint(0, 2),
+                  None, None, effective_at), eid)
+
+
+def op_allowance(c, account):
+    """An allowance set (from up to three days ago: the days since then are
+    issued at once, with their rollover) or ended (1.1). Ending an unknown
+    one is 22023, a closed account LD003: documented."""
+    name = c.rng.choice(('plan-a', 'plan-b'))
+    if c.rng.random() < 0.4:
+        return Call('allowance', account, 'SELECT credit_ledger.end_allowance(%s, %s)', (account, name))
+    starts_at = datetime.datetime.now(UTC) - datetime.timedelta(days=c.rng.uniform(0, 3))
+    return Call('allowance', account,
+                'SELECT credit_ledger.set_allowance(%s, %s, %s, %s, %s, starts_at => %s)',
+                (account, name, c.rng.randint(1, 100), 'day', c.rng.choice((0, 50)), starts_at))
+
+
 # name -> (weight, builder, the credit_ledger function it needs): an
 # operation whose function this build lacks is left out of the mix
 OPERATIONS = {
@@ -389,6 +417,9 @@ OPERATIONS = {
     'transfer': (6, op_transfer, 'transfer'),
     'deduct_many': (4, op_deduct_many, 'deduct_many'),
     'charge_many': (3, op_charge_many, 'charge_many'),
+    # the 1.1 grant_credits (effective_at) comes with set_allowance
+    'grant_later': (5, op_grant_later, 'set_allowance'),
+    'allowance': (2, op_allowance, 'set_allowance'),
 }
 
 # what the run sets up for the operations that need it

@@ -86,7 +86,7 @@ def check_api(router, shard, readme):
                 check(f'router {name}: result type {typ} has the same columns',
                       rows(router, COLUMNS, (typ,)) == rows(shard, COLUMNS, (typ,)))
     for view in ('accounts', 'entries', 'pending_holds', 'expiring_grants', 'events',
-                 'products', 'orders'):
+                 'products', 'orders', 'allowances'):
         cols = rows(shard, COLUMNS, (f'credit_ledger.{view}',))
         mine = rows(router, f'SELECT pg_get_function_result(\'credit_ledger.{view}()\'::regprocedure)')
         check(f'router {view}() returns SETOF the view\'s columns',
