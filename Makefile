@@ -5,8 +5,10 @@ OBJS = \
 	src/credit_ledger.o \
 	src/api/account.o \
 	src/api/adjust.o \
+	src/api/allowance.o \
 	src/api/extend_grant.o \
 	src/api/args.o \
+	src/api/batch.o \
 	src/api/cancel.o \
 	src/api/capture.o \
 	src/api/charge.o \
@@ -32,6 +34,8 @@ OBJS = \
 	src/worker/worker.o \
 	src/shop/orders.o \
 	src/ledger/account.o \
+	src/ledger/allowance.o \
+	src/ledger/arrivals.o \
 	src/ledger/bucket.o \
 	src/ledger/debt.o \
 	src/ledger/entry.o \
@@ -69,7 +73,8 @@ REGRESS = setup accounts grants deduct refund adjust idempotency ledger security
 	price_rules quote charge reward consumption comments bad_input privileges chaos_regressions rows \
 	skipped_writes added_columns read_only text_bounds many_buckets utc_expiry \
 	reading_nulls price_rule_keep events shop grant_lifecycle stored_request agent_holds pricing_1_1 \
-	teams transfers transfer_saga
+	teams transfers batches replay_writes_nothing \
+	allowances effective_grants transfer_saga
 REGRESS_OPTS = --inputdir=test --temp-instance=tmp_check --temp-config=test/regress.conf \
 	--load-extension=credit_ledger
 ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend reserve_same_event \
@@ -77,7 +82,8 @@ ISOLATION = deduct_race deduct_repeatable_read event_race reserve_overspend rese
 	fk_deadlock reindex_deadlock drop_extension_wait \
 	events_cross_race events_late_commit events_notify pay_order_race \
 	capture_race capture_expiry_race capture_cancel_race extend_sweep_race import_prices_race \
-	limit_race transfer_cross transfer_same_event transfer_saga_race
+	limit_race transfer_cross transfer_same_event batch_lock_order batch_single_race replay_no_lock \
+	allowance_boundary_race effective_grant_race transfer_saga_race
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=tmp_check \
 	--temp-config=test/regress.conf --load-extension=credit_ledger
 # PostgreSQL::Test::Cluster servers of their own (restart, crash, backup,

@@ -20,6 +20,16 @@
 --   pg_extension_config_dump;
 -- - COMMENT ON everything a user sees.
 
+-- Lock order under load: a read of the accounts or expiring_grants view
+-- locks the view, then its tables. This script replaces both views (issue
+-- 16's section) after it has altered those tables, so it takes the views'
+-- locks first: a read holding a view while it waits for a table the script
+-- altered would deadlock with it (test/upgrade.sh's load met it). RESET of
+-- an option not set changes nothing and locks the view alone (LOCK TABLE
+-- would lock the view's tables as well, in the order of its query).
+ALTER VIEW credit_ledger.accounts RESET (security_barrier);
+ALTER VIEW credit_ledger.expiring_grants RESET (security_barrier);
+
 ---------------------------------------------------------------------------
 -- The 1.1 signatures: functions that gain arguments
 ---------------------------------------------------------------------------
@@ -1469,9 +1479,17 @@ AS $$
     CROSS JOIN LATERAL (VALUES
         (format('spend limit %s %s: period_start starts a period', COALESCE(l.subject, '(account)'), l.period),
          s.starts_at::text, l.period_start::text),
+        -- consumption() counts a hold that captures on expiry from its
+        -- expires_at on; the counter counts it when the capture is written
         (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
          (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
-         l.used::text),
+         (l.used + (SELECT COALESCE(sum(h.amount - h.captured), 0)
+                    FROM credit_ledger.hold h
+                    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+                    WHERE h.account_id = l.account_id AND h.state = 'pending'
+                      AND h.on_expiry = 'capture' AND h.expires_at <= statement_timestamp()
+                      AND h.expires_at >= s.starts_at AND h.expires_at < s.resets_at
+                      AND (l.subject IS NULL OR r.subject = l.subject)))::text),
         (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
          credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
     ) AS c(check_name, expected, actual)
@@ -1844,6 +1862,387 @@ COMMENT ON FUNCTION credit_ledger.import_prices(jsonb, numeric, text, numeric, t
     'loads a LiteLLM model_prices_and_context_window.json catalog (only provider''s models, NULL = all) as price rules valid from valid_from (with its _above_<N>k_tokens tiers and _batches, _flex, _priority service tiers), closing the rules they replace then; USD per token x credits_per_usd = credits per million tokens rounded up to 6 decimals; returns how many rules it wrote (0 for a catalog loaded already)';
 
 ---------------------------------------------------------------------------
+-- Batches: deduct_many and charge_many (DESIGN 19)
+---------------------------------------------------------------------------
+
+-- One row per item of a batch call: the item's SQLSTATE (00000 when it was
+-- applied or replayed) and, when refused, its message; then the op_result
+-- the item's single call returned (a refused item: only its account).
+CREATE TYPE credit_ledger.batch_result AS (
+    item integer, sqlstate text, message text,
+    entry_id bigint, hold_id bigint, account_id bigint, amount bigint,
+    balance bigint, reserved bigint, available bigint, replayed boolean);
+COMMENT ON TYPE credit_ledger.batch_result IS
+    'what deduct_many and charge_many return for each item: its outcome, then the op_result of the item''s call';
+COMMENT ON COLUMN credit_ledger.batch_result.item IS 'the item''s position in the arrays, from 1';
+COMMENT ON COLUMN credit_ledger.batch_result.sqlstate IS '00000 when the item was applied (or replayed), else the SQLSTATE that refused it (LD001, LD004, 22023, ...)';
+COMMENT ON COLUMN credit_ledger.batch_result.message IS 'a refused item''s error message with its DETAIL in parentheses; NULL when applied';
+COMMENT ON COLUMN credit_ledger.batch_result.entry_id IS 'the entry the item wrote (or, replayed, the one it wrote first); NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.hold_id IS 'always NULL: batch items settle no hold';
+COMMENT ON COLUMN credit_ledger.batch_result.account_id IS 'the item''s account';
+COMMENT ON COLUMN credit_ledger.batch_result.amount IS 'credits the item consumed; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.balance IS 'the account''s balance right after the item; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.reserved IS 'the account''s reserved credits right after the item; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.available IS 'balance - reserved right after the item; NULL when refused';
+COMMENT ON COLUMN credit_ledger.batch_result.replayed IS 'true when the item''s event_id was used before by the same request; NULL when refused';
+
+-- Each item runs as the single call it stands for, in account_id order, in
+-- a subtransaction of its own (api/batch.c): a refused item changes
+-- nothing and the others apply; one commit for the whole batch.
+CREATE FUNCTION credit_ledger.deduct_many(account_ids bigint[], amounts bigint[], event_ids text[],
+                                          source text DEFAULT 'usage',
+                                          subjects text[] DEFAULT NULL)
+    RETURNS SETOF credit_ledger.batch_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    ROWS 100
+    AS 'MODULE_PATHNAME', 'credit_ledger_deduct_many';
+REVOKE ALL ON FUNCTION credit_ledger.deduct_many(bigint[], bigint[], text[], text, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.deduct_many(bigint[], bigint[], text[], text, text[]) IS
+    'many deducts in one call and one commit: item i is deduct(account_ids[i], amounts[i], event_ids[i], source, subject => subjects[i]), applied in account_id order; a refused item reports its SQLSTATE and changes nothing, the others apply; arrays of unequal length are 22023, at most credit_ledger.max_batch items';
+
+CREATE FUNCTION credit_ledger.charge_many(account_ids bigint[], event_ids text[],
+                                          scene text, provider text, models text[],
+                                          input_tokens bigint[], output_tokens bigint[],
+                                          cached_tokens bigint[] DEFAULT NULL,
+                                          reasoning_tokens bigint[] DEFAULT NULL,
+                                          cache_write_tokens bigint[] DEFAULT NULL,
+                                          subjects text[] DEFAULT NULL)
+    RETURNS SETOF credit_ledger.batch_result
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    ROWS 100
+    AS 'MODULE_PATHNAME', 'credit_ledger_charge_many';
+REVOKE ALL ON FUNCTION credit_ledger.charge_many(bigint[], text[], text, text, text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[]) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.charge_many(bigint[], text[], text, text, text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[]) IS
+    'many charges in one call and one commit: item i is charge(account_ids[i], event_ids[i], scene, provider, models[i], the item''s five token counts (a token array NULL = 0), subject => subjects[i]), applied in account_id order; a refused item reports its SQLSTATE and changes nothing, the others apply; arrays of unequal length are 22023, at most credit_ledger.max_batch items';
+
+---------------------------------------------------------------------------
+-- Credits that arrive later: grant_credits(..., effective_at) and
+-- recurring allowances (DESIGN 16)
+---------------------------------------------------------------------------
+
+-- A grant effective later is a bucket that holds nothing yet: pending, with
+-- its credits in granted. At effective_at the credits arrive (debt first,
+-- like any new credits), in a grant entry that the account's next call or
+-- the sweep writes; every read counts them from that instant on (the
+-- arrivals view). The account's next_expiry_at stays at or before
+-- effective_at, so the calls' usual "is anything due" check covers it.
+ALTER TABLE credit_ledger.bucket ADD COLUMN effective_at timestamptz,
+    ADD COLUMN pending boolean NOT NULL DEFAULT false;
+-- NOT VALID: every 1.0 bucket has pending false, so none is checked
+ALTER TABLE credit_ledger.bucket ADD CONSTRAINT bucket_pending_holds_nothing
+    CHECK (NOT pending OR (remaining OPERATOR(pg_catalog.=) 0 AND effective_at IS NOT NULL)) NOT VALID;
+CREATE INDEX bucket_pending ON credit_ledger.bucket (account_id, effective_at) WHERE pending;
+COMMENT ON COLUMN credit_ledger.bucket.effective_at IS 'when the credits became or become spendable (NULL: when granted)';
+COMMENT ON COLUMN credit_ledger.bucket.pending IS 'effective_at is still to be written: the credits (granted) are not in remaining yet';
+
+-- One row per allowance of an account: a bucket every UTC calendar period.
+CREATE TABLE credit_ledger.allowance (
+    account_id      bigint NOT NULL,
+    name            text NOT NULL CHECK (name OPERATOR(pg_catalog.<>) ''),
+    amount          bigint NOT NULL CHECK (amount OPERATOR(pg_catalog.>) 0),
+    period          text NOT NULL CHECK (period IN ('day', 'week', 'month')),
+    rollover_max    bigint NOT NULL CHECK (rollover_max OPERATOR(pg_catalog.>=) 0),
+    source          text NOT NULL,
+    priority        integer NOT NULL,
+    starts_at       timestamptz NOT NULL,
+    ends_at         timestamptz,
+    next_issue_at   timestamptz,
+    last_bucket_id  bigint,
+    created_at      timestamptz NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+-- the sweep finds the allowances due by time
+CREATE INDEX allowance_due ON credit_ledger.allowance (next_issue_at) WHERE next_issue_at IS NOT NULL;
+COMMENT ON TABLE credit_ledger.allowance IS
+    'credit_ledger: recurring allowances (set_allowance): a bucket of amount plus a capped rollover every UTC day, week or month';
+COMMENT ON COLUMN credit_ledger.allowance.account_id IS 'the account that receives the allowance';
+COMMENT ON COLUMN credit_ledger.allowance.name IS 'the allowance''s name, unique per account (e.g. the plan)';
+COMMENT ON COLUMN credit_ledger.allowance.amount IS 'new credits each period';
+COMMENT ON COLUMN credit_ledger.allowance.period IS 'day, week (from Monday) or month, on the UTC calendar';
+COMMENT ON COLUMN credit_ledger.allowance.rollover_max IS 'at most this much of what the previous period''s bucket left is added to the next one';
+COMMENT ON COLUMN credit_ledger.allowance.source IS 'the source of its buckets';
+COMMENT ON COLUMN credit_ledger.allowance.priority IS 'the burn-down priority of its buckets (-1: spent before paid credits)';
+COMMENT ON COLUMN credit_ledger.allowance.starts_at IS 'the first period''s bucket arrives then (an instant in the past issues the periods since then)';
+COMMENT ON COLUMN credit_ledger.allowance.ends_at IS 'no period starts at or after it (NULL: open); end_allowance sets it';
+COMMENT ON COLUMN credit_ledger.allowance.next_issue_at IS 'the first instant of the next period not yet written (NULL: no more)';
+COMMENT ON COLUMN credit_ledger.allowance.last_bucket_id IS 'the bucket of the last period written: the next one''s rollover comes from it';
+COMMENT ON COLUMN credit_ledger.allowance.created_at IS 'when the allowance was first set';
+SELECT pg_catalog.pg_extension_config_dump('credit_ledger.allowance', '');
+
+-- The credits due to arrive on an account and not yet written, as of the
+-- statement's instant: grants whose effective_at has come, and the periods
+-- of allowances that have begun, in the order the writer (ledger/arrivals.c)
+-- writes them (seq). One rule for the writer and for every read.
+--   repaid: new credits that repay debt (debt is repaid in arrival order);
+--   carry:  credits rolled over from the allowance's previous period, at
+--           most rollover_max of what it left: t = carry_0 + the credits
+--           the earlier periods brought, carry = least(t, rollover_max)
+--           (one closed form for any number of periods, since a period
+--           that nobody wrote has had nothing spent from it);
+--   carry_bucket_id: the written bucket the carry comes from (the first
+--           period's; later periods' come from the period before);
+--   live:   what the bucket holds now; lapsed: what lapsed at its expiry
+--           before now (less what rolled into the next period).
+CREATE VIEW credit_ledger.arrivals AS
+WITH periods AS (
+    SELECT al.account_id, al.name, al.amount, al.rollover_max, al.source, al.priority,
+           al.last_bucket_id, al.next_issue_at AS first_start, p.start, p.k,
+           pg_catalog.timezone('UTC', pg_catalog.date_trunc(al.period, pg_catalog.timezone('UTC', p.start))
+               OPERATOR(pg_catalog.+) sp.span) AS period_end
+    FROM credit_ledger.allowance al
+    CROSS JOIN LATERAL (SELECT CASE al.period WHEN 'day' THEN interval '1 day'
+                                              WHEN 'week' THEN interval '1 week'
+                                              ELSE interval '1 month' END AS span) sp
+    -- "due" is asked of each allowance here, not as a condition on the
+    -- allowance rows: one account's rows are then found by the primary
+    -- key, never by walking every allowance due (allowance_due, the sweep's)
+    CROSS JOIN LATERAL (
+        SELECT al.next_issue_at AS start, 1::bigint AS k
+        WHERE al.next_issue_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+        UNION ALL
+        -- the later periods begun; through an array, which the planner
+        -- guesses short (a set-returning function in a lateral it guesses
+        -- at 1,000 rows, and a plan that costly is JIT-compiled: a second
+        -- per read of the accounts view)
+        SELECT pg_catalog.timezone('UTC', s.t), s.n OPERATOR(pg_catalog.+) 1
+        FROM pg_catalog.unnest(ARRAY(SELECT pg_catalog.generate_series(
+                 pg_catalog.date_trunc(al.period, pg_catalog.timezone('UTC', al.next_issue_at))
+                     OPERATOR(pg_catalog.+) sp.span,
+                 pg_catalog.timezone('UTC', pg_catalog.statement_timestamp()), sp.span)))
+             WITH ORDINALITY AS s(t, n)
+    ) p
+    WHERE al.ends_at IS NULL OR p.start OPERATOR(pg_catalog.<) al.ends_at
+), due AS (
+    SELECT b.account_id, b.effective_at AS arrives_at, 0 AS ord, b.bucket_id, b.entry_id AS scheduled_by,
+           NULL::text AS allowance, 1::bigint AS k, b.granted AS amount, 0::bigint AS carry_0,
+           NULL::bigint AS carry_from, 0::bigint AS rollover_max, b.expires_at, b.source, b.priority
+    FROM credit_ledger.bucket b
+    WHERE b.pending AND b.effective_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+    UNION ALL
+    SELECT p.account_id, p.start, 1, NULL, NULL, p.name, p.k, p.amount,
+           LEAST(COALESCE(lb.remaining, 0), p.rollover_max), lb.bucket_id,
+           p.rollover_max, p.period_end, p.source, p.priority
+    FROM periods p
+    LEFT JOIN credit_ledger.bucket lb
+      ON lb.account_id OPERATOR(pg_catalog.=) p.account_id
+     AND lb.bucket_id OPERATOR(pg_catalog.=) p.last_bucket_id
+     AND lb.live AND lb.expires_at OPERATOR(pg_catalog.=) p.first_start
+), repaid AS (
+    SELECT d.*,
+           pg_catalog.row_number() OVER w AS seq,
+           GREATEST(0, LEAST(d.amount, a.debt OPERATOR(pg_catalog.-)
+               COALESCE(pg_catalog.sum(d.amount) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))::bigint
+               AS repaid
+    FROM due d
+    JOIN credit_ledger.account a ON a.account_id OPERATOR(pg_catalog.=) d.account_id
+    WINDOW w AS (PARTITION BY d.account_id ORDER BY d.arrives_at, d.ord, d.bucket_id, d.allowance, d.k)
+), carried AS (
+    SELECT r.*,
+           CASE WHEN r.allowance IS NULL THEN 0
+                ELSE LEAST(r.rollover_max, r.carry_0 OPERATOR(pg_catalog.+)
+                     COALESCE(pg_catalog.sum(r.amount OPERATOR(pg_catalog.-) r.repaid) OVER c, 0))
+           END::bigint AS carry
+    FROM repaid r
+    WINDOW c AS (PARTITION BY r.account_id, r.allowance ORDER BY r.k
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+)
+SELECT c.account_id, c.seq, c.arrives_at, c.bucket_id, c.scheduled_by, c.allowance, c.amount, c.repaid,
+       c.carry,
+       CASE WHEN c.k OPERATOR(pg_catalog.=) 1 AND c.carry OPERATOR(pg_catalog.>) 0 THEN c.carry_from END
+           AS carry_bucket_id,
+       c.expires_at, c.source, c.priority,
+       CASE WHEN c.expires_at IS NULL OR c.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+            THEN c.amount OPERATOR(pg_catalog.-) c.repaid OPERATOR(pg_catalog.+) c.carry ELSE 0 END AS live,
+       CASE WHEN c.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+            THEN c.amount OPERATOR(pg_catalog.-) c.repaid OPERATOR(pg_catalog.+) c.carry
+                 OPERATOR(pg_catalog.-) COALESCE(pg_catalog.lead(c.carry) OVER (PARTITION BY c.account_id, c.allowance ORDER BY c.k), 0)
+            ELSE 0 END AS lapsed
+FROM carried c;
+COMMENT ON VIEW credit_ledger.arrivals IS
+    'credit_ledger: credits due and not yet written (grants past effective_at, allowance periods begun): what the next call or the sweep writes, and what every read adds';
+COMMENT ON COLUMN credit_ledger.arrivals.account_id IS 'the account';
+COMMENT ON COLUMN credit_ledger.arrivals.seq IS 'the order they are written in';
+COMMENT ON COLUMN credit_ledger.arrivals.arrives_at IS 'the instant the credits arrive (effective_at, or the period''s first instant)';
+COMMENT ON COLUMN credit_ledger.arrivals.bucket_id IS 'a grant effective later: its bucket (NULL for an allowance period)';
+COMMENT ON COLUMN credit_ledger.arrivals.scheduled_by IS 'a grant effective later: the grant entry that scheduled it';
+COMMENT ON COLUMN credit_ledger.arrivals.allowance IS 'an allowance period: the allowance''s name';
+COMMENT ON COLUMN credit_ledger.arrivals.amount IS 'new credits';
+COMMENT ON COLUMN credit_ledger.arrivals.repaid IS 'the part of amount that repays debt';
+COMMENT ON COLUMN credit_ledger.arrivals.carry IS 'credits rolled over from the previous period''s bucket';
+COMMENT ON COLUMN credit_ledger.arrivals.carry_bucket_id IS 'the written bucket the carry comes from (NULL: from the previous period here, or none)';
+COMMENT ON COLUMN credit_ledger.arrivals.expires_at IS 'when the bucket expires (an allowance''s: the period''s end)';
+COMMENT ON COLUMN credit_ledger.arrivals.source IS 'the bucket''s source';
+COMMENT ON COLUMN credit_ledger.arrivals.priority IS 'the bucket''s priority';
+COMMENT ON COLUMN credit_ledger.arrivals.live IS 'what the bucket holds now';
+COMMENT ON COLUMN credit_ledger.arrivals.lapsed IS 'what lapsed at its expiry, before now';
+
+-- Listed once they are spendable: a grant effective later is not (its
+-- bucket holds nothing yet); arrivals not yet written are, with the
+-- bucket_id NULL for an allowance period whose bucket is still to write.
+CREATE OR REPLACE VIEW credit_ledger.expiring_grants AS
+SELECT b.account_id, b.bucket_id, b.source, b.remaining, b.expires_at
+FROM credit_ledger.bucket b
+WHERE b.live AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+UNION ALL
+SELECT r.account_id, r.bucket_id, r.source, r.live, r.expires_at
+FROM credit_ledger.arrivals r
+WHERE r.live OPERATOR(pg_catalog.>) 0 AND r.expires_at IS NOT NULL;
+
+-- The exact figures count the arrivals: the view of the holds' section
+-- above (due holds released or charged), plus what the arrivals bring
+-- (g.granted), less what of them lapsed already, less the
+-- rolled-over part of an expired allowance bucket that 1.0's d.lapsed
+-- counts (g.moved: it went on into the next period's bucket); the next
+-- expiry among the live buckets and the arrivals. An account with nothing
+-- due has no arrivals (its next_expiry_at is at or before the next one).
+CREATE OR REPLACE VIEW credit_ledger.accounts AS
+SELECT a.account_id,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged
+           OPERATOR(pg_catalog.+) COALESCE(g.net, 0) AS balance,
+       a.reserved OPERATOR(pg_catalog.-) dh.held AS reserved,
+       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged
+           OPERATOR(pg_catalog.+) COALESCE(g.net, 0)
+           OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) dh.held) AS available,
+       a.credit_limit,
+       a.status,
+       a.total_granted OPERATOR(pg_catalog.+) COALESCE(g.granted, 0) AS total_granted,
+       a.total_consumed OPERATOR(pg_catalog.+) dh.charged AS total_consumed,
+       a.total_expired OPERATOR(pg_catalog.+) d.lapsed
+           OPERATOR(pg_catalog.+) COALESCE(g.lapsed OPERATOR(pg_catalog.-) g.moved, 0) AS total_expired,
+       a.total_refunded,
+       LEAST(n.next_expiry_at, g.next_expiry_at) AS next_expiry_at,
+       CASE WHEN g.next_expiry_at IS NULL OR n.next_expiry_at OPERATOR(pg_catalog.<) g.next_expiry_at
+            THEN n.next_expiry_amount
+            WHEN n.next_expiry_at IS NULL OR g.next_expiry_at OPERATOR(pg_catalog.<) n.next_expiry_at
+            THEN g.next_expiry_amount
+            ELSE n.next_expiry_amount OPERATOR(pg_catalog.+) g.next_expiry_amount END AS next_expiry_amount,
+       a.metadata,
+       a.created_at,
+       a.status_reason,
+       a.status_changed_at
+FROM credit_ledger.account a
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+           THEN (SELECT COALESCE(pg_catalog.sum(b.remaining), 0)::bigint
+                 FROM credit_ledger.bucket b
+                 WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+              OPERATOR(pg_catalog.+)
+                (SELECT COALESCE(pg_catalog.sum(s.amount), 0)::bigint
+                 FROM credit_ledger.hold h
+                 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.slice_bucket_ids), pg_catalog.unnest(h.slice_amounts))
+                      AS s(bucket_id, amount)
+                 JOIN credit_ledger.bucket b
+                   ON b.account_id OPERATOR(pg_catalog.=) h.account_id
+                  AND b.bucket_id OPERATOR(pg_catalog.=) s.bucket_id
+                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
+                   AND h.state OPERATOR(pg_catalog.=) 'pending'
+                   AND h.on_expiry OPERATOR(pg_catalog.=) 'release'
+                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
+           ELSE 0 END AS lapsed
+) d
+-- the holds past their expiry: what they still hold is no longer reserved,
+-- and charged where they capture on expiry
+CROSS JOIN LATERAL (
+    SELECT COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint AS held,
+           COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured)
+               FILTER (WHERE h.on_expiry OPERATOR(pg_catalog.=) 'capture'), 0)::bigint AS charged
+    FROM credit_ledger.hold h
+    WHERE a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND h.account_id OPERATOR(pg_catalog.=) a.account_id
+      AND h.state OPERATOR(pg_catalog.=) 'pending'
+      AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+) dh
+CROSS JOIN LATERAL (
+    SELECT pg_catalog.min(b.expires_at) AS next_expiry_at,
+           (pg_catalog.sum(b.remaining) FILTER (WHERE b.expires_at OPERATOR(pg_catalog.=)
+               (SELECT pg_catalog.min(b2.expires_at) FROM credit_ledger.bucket b2
+                WHERE b2.account_id OPERATOR(pg_catalog.=) a.account_id AND b2.live
+                  AND b2.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp())))::bigint
+               AS next_expiry_amount
+    FROM credit_ledger.bucket b
+    WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
+      AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+) n
+-- not a lateral: one pass over what is due (nothing while the sweep keeps
+-- up), hashed against the accounts, or for one account the arrivals view
+-- is asked for that account only
+LEFT JOIN (
+    SELECT r.account_id,
+           pg_catalog.sum(r.amount)::bigint AS granted,
+           COALESCE(pg_catalog.sum(r.carry) FILTER (WHERE r.carry_bucket_id IS NOT NULL), 0)::bigint AS moved,
+           pg_catalog.sum(r.lapsed)::bigint AS lapsed,
+           pg_catalog.sum(r.amount OPERATOR(pg_catalog.-) r.lapsed)::bigint
+               OPERATOR(pg_catalog.+)
+           COALESCE(pg_catalog.sum(r.carry) FILTER (WHERE r.carry_bucket_id IS NOT NULL), 0)::bigint AS net,
+           pg_catalog.min(r.expires_at) FILTER (WHERE r.live OPERATOR(pg_catalog.>) 0) AS next_expiry_at,
+           pg_catalog.sum(r.live) FILTER (WHERE r.live OPERATOR(pg_catalog.>) 0
+               AND r.expires_at OPERATOR(pg_catalog.=) r.first_expiry)::bigint AS next_expiry_amount
+    FROM (SELECT x.*, pg_catalog.min(x.expires_at) FILTER (WHERE x.live OPERATOR(pg_catalog.>) 0)
+                          OVER (PARTITION BY x.account_id) AS first_expiry
+          FROM credit_ledger.arrivals x) r
+    GROUP BY r.account_id
+) g ON g.account_id OPERATOR(pg_catalog.=) a.account_id;
+
+-- An account's allowances with the exact next period: one whose start has
+-- come is counted already, whether or not it was written (the next starts
+-- where the last period the arrivals view counts ends).
+CREATE VIEW credit_ledger.allowances AS
+SELECT al.account_id, al.name, al.amount, al.period, al.rollover_max, al.source, al.priority,
+       al.starts_at, al.ends_at,
+       CASE WHEN al.next_issue_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
+                 OR al.next_issue_at IS NULL THEN al.next_issue_at
+            WHEN al.ends_at IS NULL OR cur.period_end OPERATOR(pg_catalog.<) al.ends_at THEN cur.period_end
+       END AS next_issue_at,
+       al.created_at
+FROM credit_ledger.allowance al
+LEFT JOIN LATERAL (
+    SELECT r.expires_at AS period_end
+    FROM credit_ledger.arrivals r
+    WHERE al.next_issue_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
+      AND r.account_id OPERATOR(pg_catalog.=) al.account_id
+      AND r.allowance OPERATOR(pg_catalog.=) al.name
+    ORDER BY r.seq DESC
+    LIMIT 1
+) cur ON true;
+COMMENT ON VIEW credit_ledger.allowances IS
+    'credit_ledger: every allowance (set_allowance), with its next period''s first instant (NULL once ended)';
+COMMENT ON COLUMN credit_ledger.allowances.account_id IS 'the account that receives it';
+COMMENT ON COLUMN credit_ledger.allowances.name IS 'its name';
+COMMENT ON COLUMN credit_ledger.allowances.amount IS 'new credits each period';
+COMMENT ON COLUMN credit_ledger.allowances.period IS 'day, week (from Monday) or month, on the UTC calendar';
+COMMENT ON COLUMN credit_ledger.allowances.rollover_max IS 'most credits the previous period''s bucket passes on';
+COMMENT ON COLUMN credit_ledger.allowances.source IS 'the source of its buckets';
+COMMENT ON COLUMN credit_ledger.allowances.priority IS 'the priority of its buckets';
+COMMENT ON COLUMN credit_ledger.allowances.starts_at IS 'when its first bucket arrived or arrives';
+COMMENT ON COLUMN credit_ledger.allowances.ends_at IS 'no period starts at or after it (NULL: open)';
+COMMENT ON COLUMN credit_ledger.allowances.next_issue_at IS 'when the next period''s bucket arrives (NULL: no more)';
+COMMENT ON COLUMN credit_ledger.allowances.created_at IS 'when it was first set';
+
+CREATE FUNCTION credit_ledger.set_allowance(account_id bigint, name text, amount bigint, period text,
+                                            rollover_max bigint DEFAULT 0,
+                                            source text DEFAULT 'allowance',
+                                            priority integer DEFAULT -1,
+                                            starts_at timestamptz DEFAULT now(),
+                                            ends_at timestamptz DEFAULT NULL)
+    RETURNS void
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_set_allowance';
+COMMENT ON FUNCTION credit_ledger.set_allowance(bigint, text, bigint, text, bigint, text, integer, timestamptz, timestamptz) IS
+    'gives the account a bucket of amount credits every UTC day, week or month from starts_at (until ends_at), plus at most rollover_max of what the previous period''s bucket left, expiring at the period''s end; setting an existing name changes it from its next period on; opens the account if missing';
+
+CREATE FUNCTION credit_ledger.end_allowance(account_id bigint, name text)
+    RETURNS void
+    LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'credit_ledger_end_allowance';
+COMMENT ON FUNCTION credit_ledger.end_allowance(bigint, text) IS
+    'ends an allowance now: no further period starts (the current period''s bucket keeps its credits until its end); 22023 for an unknown name';
+
+REVOKE ALL ON FUNCTION credit_ledger.set_allowance(bigint, text, bigint, text, bigint, text, integer, timestamptz, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION credit_ledger.end_allowance(bigint, text) FROM PUBLIC;
+
+---------------------------------------------------------------------------
 -- The consumption index, built once for every 1.1 section above
 ---------------------------------------------------------------------------
 
@@ -2070,9 +2469,17 @@ AS $$
     CROSS JOIN LATERAL (VALUES
         (format('spend limit %s %s: period_start starts a period', COALESCE(l.subject, '(account)'), l.period),
          s.starts_at::text, l.period_start::text),
+        -- consumption() counts a hold that captures on expiry from its
+        -- expires_at on; the counter counts it when the capture is written
         (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
          (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
-         l.used::text),
+         (l.used + (SELECT COALESCE(sum(h.amount - h.captured), 0)
+                    FROM credit_ledger.hold h
+                    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+                    WHERE h.account_id = l.account_id AND h.state = 'pending'
+                      AND h.on_expiry = 'capture' AND h.expires_at <= statement_timestamp()
+                      AND h.expires_at >= s.starts_at AND h.expires_at < s.resets_at
+                      AND (l.subject IS NULL OR r.subject = l.subject)))::text),
         (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
          credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
     ) AS c(check_name, expected, actual)

@@ -32,11 +32,16 @@
 -- - the readings and housekeeping run on all shards and are merged: verify,
 --   sweep (summed), worker_status (a row per shard), the views as functions
 --   (accounts(), entries(), pending_holds(), expiring_grants(), events(),
---   orders()), and poll_events / ack_events with a cursor per shard (event_seq
+--   orders(), allowances()), and poll_events / ack_events with a cursor per shard (event_seq
 --   is renumbered as shard_seq * shard count + shard, see _event_seq);
 -- - transfer between accounts of one shard is that shard's transfer; between
 --   two shards it is a saga of idempotent steps (_transfer_finish), finished
 --   after a crash by a retry or by resume_transfers() (which sweep() runs).
+--
+-- - the batches (deduct_many, charge_many) span accounts: the router splits
+--   one per shard, runs each shard's part there as one batch (its items in
+--   their order), and numbers the rows back to the caller's items (see
+--   "Batches" below: each shard commits its part on its own).
 --
 -- Errors raised on a shard reach the caller with their SQLSTATE, message and
 -- DETAIL (PL/Proxy re-raises them); test/scale.sh checks it.
@@ -49,6 +54,11 @@ REVOKE ALL ON SCHEMA credit_ledger FROM PUBLIC;
 ---------------------------------------------------------------------------
 
 CREATE TYPE credit_ledger.op_result AS (
+    entry_id bigint, hold_id bigint, account_id bigint, amount bigint,
+    balance bigint, reserved bigint, available bigint, replayed boolean);
+
+CREATE TYPE credit_ledger.batch_result AS (
+    item integer, sqlstate text, message text,
     entry_id bigint, hold_id bigint, account_id bigint, amount bigint,
     balance bigint, reserved bigint, available bigint, replayed boolean);
 
@@ -108,6 +118,11 @@ CREATE TYPE credit_ledger.credit_order AS (
     grant_priority integer, created_at timestamptz, expires_at timestamptz,
     paid_at timestamptz, payment_ref text, paid_minor bigint, grant_entry_id bigint,
     closed_at timestamptz, refund_event_id text);
+
+CREATE TYPE credit_ledger.allowances AS (
+    account_id bigint, name text, amount bigint, period text, rollover_max bigint,
+    source text, priority integer, starts_at timestamptz, ends_at timestamptz,
+    next_issue_at timestamptz, created_at timestamptz);
 
 CREATE TYPE credit_ledger.orders AS (
     order_no text, account_id bigint, status text, sku text, product_name text,
@@ -452,6 +467,19 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION credit_ledger.set_allowance(account_id bigint, name text, amount bigint, period text,
+                                            rollover_max bigint DEFAULT 0,
+                                            source text DEFAULT 'allowance',
+                                            priority integer DEFAULT -1,
+                                            starts_at timestamptz DEFAULT now(),
+                                            ends_at timestamptz DEFAULT NULL)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
+CREATE FUNCTION credit_ledger.end_allowance(account_id bigint, name text)
+    RETURNS void LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON credit_ledger._hash(account_id); $$;
+
 ---------------------------------------------------------------------------
 -- Reference data (the same on every shard): any one shard
 ---------------------------------------------------------------------------
@@ -629,6 +657,10 @@ CREATE FUNCTION credit_ledger.orders()
     RETURNS SETOF credit_ledger.orders LANGUAGE plproxy
 AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.orders; $$;
 
+CREATE FUNCTION credit_ledger.allowances()
+    RETURNS SETOF credit_ledger.allowances LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON ALL; SELECT * FROM credit_ledger.allowances; $$;
+
 ---------------------------------------------------------------------------
 -- Events: a cursor per shard
 ---------------------------------------------------------------------------
@@ -697,6 +729,123 @@ CREATE FUNCTION credit_ledger.ack_events(consumer text, up_to_seq bigint)
     LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT credit_ledger._ack_events_on(consumer, up_to_seq, credit_ledger._shard_count())
+$$;
+
+---------------------------------------------------------------------------
+-- Batches: split by shard, each part one batch on its shard
+---------------------------------------------------------------------------
+
+-- Each shard commits its part on its own: a shard that fails (down: XX000)
+-- fails the call after other shards may have committed theirs. Every item
+-- is idempotent, so the caller sends the same batch again and the committed
+-- items answer replayed. A shard checks its part against its own
+-- credit_ledger.max_batch. Arrays the shards would refuse as a whole (NULL
+-- where required, unequal lengths, more than one dimension) are sent
+-- unsplit to shard 0, which refuses them with its own SQLSTATE and DETAIL.
+
+-- An array's length, 0 when empty, -1 with more than one dimension.
+CREATE FUNCTION credit_ledger._batch_length(a anyarray)
+    RETURNS integer LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN a IS NULL THEN NULL WHEN cardinality(a) = 0 THEN 0 WHEN array_ndims(a) = 1 THEN cardinality(a) ELSE -1 END $$;
+
+-- The parts of a batch: the items (positions) of each shard, in order; one
+-- part of every item, unsplit (items NULL), on shard 0 when the lengths of
+-- its arrays (NULL for an optional one not given) do not split.
+CREATE FUNCTION credit_ledger._batch_parts(account_ids bigint[], lengths integer[])
+    RETURNS TABLE (shard integer, items integer[])
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH shape AS (
+        SELECT account_ids IS NOT NULL
+               AND (SELECT bool_and(l IS NULL OR l = credit_ledger._batch_length(account_ids))
+                    FROM unnest(lengths) l)
+               AND credit_ledger._batch_length(account_ids) >= 0 AS splits
+    )
+    SELECT 0, NULL::integer[] FROM shape WHERE NOT splits
+    UNION ALL
+    SELECT credit_ledger._hash(account_ids[i]) & (credit_ledger._shard_count() - 1),
+           array_agg(i ORDER BY i)
+    FROM shape, generate_subscripts(account_ids, 1) i WHERE splits
+    GROUP BY 1
+$$;
+
+-- The elements of a at the positions items, in that order (items NULL: a).
+CREATE FUNCTION credit_ledger._batch_pick(a anyarray, items integer[])
+    RETURNS anyarray LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN a IS NULL OR items IS NULL THEN a
+                ELSE ARRAY(SELECT a[i] FROM unnest(items) WITH ORDINALITY u(i, o) ORDER BY o) END
+$$;
+
+-- A shard's row for the caller: its item numbered back to the caller's
+-- position (items NULL: the batch went unsplit).
+CREATE FUNCTION credit_ledger._batch_renumber(r credit_ledger.batch_result, items integer[])
+    RETURNS credit_ledger.batch_result LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(items[r.item], r.item), r.sqlstate, r.message, r.entry_id, r.hold_id,
+           r.account_id, r.amount, r.balance, r.reserved, r.available, r.replayed
+$$;
+
+CREATE FUNCTION credit_ledger._deduct_many_on(shard integer, account_ids bigint[], amounts bigint[],
+                                              event_ids text[], source text, subjects text[])
+    RETURNS SETOF credit_ledger.batch_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON shard;
+      SELECT * FROM credit_ledger.deduct_many($2, $3, $4, $5, $6); $$;
+
+CREATE FUNCTION credit_ledger.deduct_many(account_ids bigint[], amounts bigint[], event_ids text[],
+                                          source text DEFAULT 'usage',
+                                          subjects text[] DEFAULT NULL)
+    RETURNS SETOF credit_ledger.batch_result
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n.*
+    FROM credit_ledger._batch_parts(account_ids, ARRAY[
+             coalesce(credit_ledger._batch_length(amounts), -1),
+             coalesce(credit_ledger._batch_length(event_ids), -1),
+             credit_ledger._batch_length(subjects)]) p,
+         LATERAL credit_ledger._deduct_many_on(p.shard,
+             credit_ledger._batch_pick(account_ids, p.items), credit_ledger._batch_pick(amounts, p.items),
+             credit_ledger._batch_pick(event_ids, p.items), source,
+             credit_ledger._batch_pick(subjects, p.items)) r,
+         LATERAL credit_ledger._batch_renumber(r, p.items) n
+    ORDER BY n.item
+$$;
+
+CREATE FUNCTION credit_ledger._charge_many_on(shard integer, account_ids bigint[], event_ids text[],
+                                              scene text, provider text, models text[],
+                                              input_tokens bigint[], output_tokens bigint[],
+                                              cached_tokens bigint[], reasoning_tokens bigint[],
+                                              cache_write_tokens bigint[], subjects text[])
+    RETURNS SETOF credit_ledger.batch_result LANGUAGE plproxy
+AS $$ CLUSTER 'credit_ledger'; RUN ON shard;
+      SELECT * FROM credit_ledger.charge_many($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12); $$;
+
+CREATE FUNCTION credit_ledger.charge_many(account_ids bigint[], event_ids text[],
+                                          scene text, provider text, models text[],
+                                          input_tokens bigint[], output_tokens bigint[],
+                                          cached_tokens bigint[] DEFAULT NULL,
+                                          reasoning_tokens bigint[] DEFAULT NULL,
+                                          cache_write_tokens bigint[] DEFAULT NULL,
+                                          subjects text[] DEFAULT NULL)
+    RETURNS SETOF credit_ledger.batch_result
+    LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n.*
+    FROM credit_ledger._batch_parts(account_ids, ARRAY[
+             coalesce(credit_ledger._batch_length(event_ids), -1),
+             coalesce(credit_ledger._batch_length(models), -1),
+             coalesce(credit_ledger._batch_length(input_tokens), -1),
+             coalesce(credit_ledger._batch_length(output_tokens), -1),
+             credit_ledger._batch_length(cached_tokens), credit_ledger._batch_length(reasoning_tokens),
+             credit_ledger._batch_length(cache_write_tokens), credit_ledger._batch_length(subjects)]) p,
+         LATERAL credit_ledger._charge_many_on(p.shard,
+             credit_ledger._batch_pick(account_ids, p.items), credit_ledger._batch_pick(event_ids, p.items),
+             scene, provider, credit_ledger._batch_pick(models, p.items),
+             credit_ledger._batch_pick(input_tokens, p.items), credit_ledger._batch_pick(output_tokens, p.items),
+             credit_ledger._batch_pick(cached_tokens, p.items), credit_ledger._batch_pick(reasoning_tokens, p.items),
+             credit_ledger._batch_pick(cache_write_tokens, p.items), credit_ledger._batch_pick(subjects, p.items)) r,
+         LATERAL credit_ledger._batch_renumber(r, p.items) n
+    ORDER BY n.item
 $$;
 
 -- Nothing for PUBLIC: grant the application and the operators what the

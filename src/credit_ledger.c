@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "api/args.h"
+#include "api/batch.h"
 #include "worker/worker.h"
 #include "shop/orders.h"
 #include "ledger/events.h"
@@ -29,6 +30,7 @@ _PG_init(void)
 		return;
 
 	args_init();
+	batch_init();
 	hold_init();
 	events_init();
 	orders_init();

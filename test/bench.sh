@@ -9,8 +9,14 @@
 # credit_ledger/baseline) and writes it as CSV under the work dir.
 #
 #   bash test/bench.sh            short run (a few minutes)
-#   bash test/bench.sh --long     longer rounds, more of them
+#   bash test/bench.sh --long     longer rounds, more of them, and deduct
+#                                 again with 10 million more entries loaded
 #   bash test/bench.sh --smoke    seconds: proves the script works (check.sh)
+#
+# Each row says the bar of issue 18 it must meet (column bar); p99_ratio is
+# credit_ledger's p99 over that row's. Bytes per call (WAL right after a
+# CHECKPOINT and steady, entry + indexes, over 10,000 calls) come in a
+# second table.
 source "$(dirname "$0")/lib.sh"
 require_root "$@"
 
@@ -26,10 +32,11 @@ done
 # seconds per pgbench round, rounds per implementation, accounts, holds the
 # worker expires
 case $MODE in
-short) SECS=3 ROUNDS=2 ACCOUNTS=10000 HOLDS=100000 ;;
-long) SECS=20 ROUNDS=3 ACCOUNTS=10000 HOLDS=100000 ;;
-smoke) SECS=1 ROUNDS=1 ACCOUNTS=100 HOLDS=200 ;;
+short) SECS=3 ROUNDS=2 ACCOUNTS=10000 HOLDS=100000 CALLS=10000 ;;
+long) SECS=20 ROUNDS=3 ACCOUNTS=10000 HOLDS=100000 CALLS=10000 GROWTH=10000000 ;;
+smoke) SECS=1 ROUNDS=1 ACCOUNTS=100 HOLDS=200 CALLS=400 ;;
 esac
+ITEMS=100                     # items per deduct_many / charge_many call
 HOT=0                         # the hot account; the spread ones are 1..ACCOUNTS
 CREDITS=1000000000000000      # per bucket: no run can drain it
 BENCH=$CL_REPO/test/bench
@@ -64,6 +71,7 @@ SETTINGS=(
 	"credit_ledger.sweep_batch_size = 100"
 )
 trap 'cluster_stop "$SERVER" "$TREE_BIN"' EXIT
+echo "== load average at the start: $(cut -d" " -f1-3 /proc/loadavg) (nproc $(nproc))"
 cluster_start "$SERVER" "$PORT" "$TREE_BIN" "${SETTINGS[@]}"
 
 psql_bench() {
@@ -100,23 +108,30 @@ if has_function reserve && has_function confirm; then
 fi
 psql_bench -c "VACUUM ANALYZE" -c "CHECKPOINT"
 
+# What each row must meet (issue 18), by KEY/IMPL: shown in column "bar"
+declare -A BAR
+# Calls that carry several events (the batches): their tps counts events
+declare -A EVENTS_PER_CALL=([deduct_many_ledger.pgb]=$ITEMS [charge_many_ledger.pgb]=$ITEMS)
+
 # run_round KEY IMPL SCRIPT CLIENTS ROUND [pgbench -D args...]
 # One pgbench run; its per-transaction latencies go to KEY/IMPL/latencies
-# (microseconds) and its tps to KEY/IMPL/tps.
+# (microseconds) and its tps to KEY/IMPL/tps (events per second for a batch).
 run_round() {
 	local key=$1 impl=$2 script=$3 clients=$4 round=$5
 	shift 5
 	local dir=$OUT/$key/$impl logs=$OUT/$key/$impl/log.$round
+	local per_call=${EVENTS_PER_CALL[$script]:-1}
 	local threads=$((clients < 2 ? clients : 2))
 	mkdir -p "$logs"
 	if ! "$TREE_BIN/pgbench" -n -M prepared -h "$SERVER/sock" -p "$PORT" -U postgres \
-		-c "$clients" -j "$threads" -T "$SECS" -f "$BENCH/$script" "$@" \
+		-c "$clients" -j "$threads" -T "$SECS" -D items=$ITEMS -f "$BENCH/$script" "$@" \
 		-l --log-prefix="$logs/tx" bench >"$dir/pgbench.$round.out" 2>&1; then
 		echo "pgbench failed ($key, $impl, round $round):" >&2
 		tail -20 "$dir/pgbench.$round.out" >&2
 		exit 1
 	fi
-	sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$dir/pgbench.$round.out" >>"$dir/tps"
+	sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$dir/pgbench.$round.out" \
+		| awk -v n="$per_call" '{ print $1 * n }' >>"$dir/tps"
 	cat "$logs"/tx.* | awk '{ print $3 }' >>"$dir/latencies"
 	rm -rf "$logs"
 }
@@ -143,9 +158,32 @@ scenario() {
 	done
 }
 
-SPREAD=(-D lo=1 -D hi=$ACCOUNTS)
 HOTONE=(-D lo=$HOT -D hi=$HOT)
 DEDUCT=(credit_ledger=deduct_ledger.pgb minimal_sql=deduct_minimal.pgb plpgsql=deduct_plpgsql.pgb)
+
+BAR[deduct_spread_8/minimal_sql]=">= 1.00, p99 <= 1.25x"
+BAR[deduct_hot_8/minimal_sql]=">= 1.00, p99 <= 1.25x"
+BAR[replay_8/minimal_sql]=">= 0.80"
+BAR[reserve_confirm_8/minimal_sql]=">= 0.90"
+BAR[charge_8/minimal_sql]=">= 0.95"
+BAR[worker_8/no_sweep]=">= 0.80"
+BAR[deduct_many_8/deduct]=">= 5.00"
+BAR[charge_many_8/charge]=">= 5.00"
+
+# --long: deduct as the bench starts (the ledger as loaded), compared at the
+# end with the same after GROWTH more entries (growth_round)
+growth_round() {
+	local impl=$1 round
+	for round in $(seq "$ROUNDS"); do
+		run_round ledger_growth "$impl" deduct_ledger.pgb 8 "$round" "${SPREAD[@]}"
+	done
+}
+SPREAD=(-D lo=1 -D hi=$ACCOUNTS)
+if [ -n "${GROWTH:-}" ]; then
+	SMALL_LEDGER=$(psql_bench -Atc "SELECT count(*) FROM credit_ledger.entry")
+	echo "== deduct, spread, 8 clients, with the ledger as loaded ($SMALL_LEDGER entries)"
+	growth_round small_ledger
+fi
 
 for c in 1 8 32; do
 	[ "$MODE" = smoke ] && [ "$c" != 8 ] && continue
@@ -196,6 +234,44 @@ if has_function charge; then
 else
 	echo "== skipped: charge (no credit_ledger.charge in this build)"
 fi
+
+# Batches (1.1): ITEMS items per call on random accounts, against as many
+# single calls; tps counts events (items) per second, p99 is per batch
+if has_function deduct_many && has_function charge_many; then
+	scenario deduct_many_8 "deduct_many, $ITEMS items a call (tps: events/s)" 8 - "${SPREAD[@]}" -- \
+		deduct_many=deduct_many_ledger.pgb deduct=deduct_ledger.pgb
+	scenario charge_many_8 "charge_many, $ITEMS items a call (tps: events/s)" 8 - "${SPREAD[@]}" -- \
+		charge_many=charge_many_ledger.pgb charge=charge_ledger.pgb
+else
+	echo "== skipped: batches (no credit_ledger.deduct_many in this build)"
+fi
+
+# bytes_per_call NAME IMPL SCRIPT TABLE: WAL per call over CALLS calls by 8
+# clients right after a CHECKPOINT (each implementation pays the full-page
+# images of the pages it touches first) and over CALLS more right after
+# (steady: those pages are logged already), and the growth of TABLE (with
+# its indexes and TOAST) per call over both
+bytes_per_call() {
+	local name=$1 impl=$2 script=$3 table=$4 marks=() run
+	psql_bench -c "CHECKPOINT"
+	for run in 0 1 2; do
+		marks+=("$(psql_bench -Atc "SELECT pg_current_wal_insert_lsn() || ' ' || pg_total_relation_size('$table')")")
+		[ "$run" = 2 ] && break
+		"$TREE_BIN/pgbench" -n -M prepared -h "$SERVER/sock" -p "$PORT" -U postgres -c 8 -j 2 \
+			-t $((CALLS / 8)) "${SPREAD[@]}" -f "$BENCH/$script" bench >>"$OUT/bytes.$name.$impl.out" 2>&1
+	done
+	psql_bench -Atc "SELECT '$name|$impl|' ||
+		round(pg_wal_lsn_diff('${marks[1]% *}', '${marks[0]% *}') / $CALLS.0) || '|' ||
+		round(pg_wal_lsn_diff('${marks[2]% *}', '${marks[1]% *}') / $CALLS.0) || '|' ||
+		round((${marks[2]#* } - ${marks[0]#* }) / (2 * $CALLS.0))" >>"$OUT/bytes"
+}
+echo "== bytes per call: $CALLS calls each (after a VACUUM, autovacuum off: only the calls write WAL)"
+psql_bench -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" -c "VACUUM" >/dev/null
+bytes_per_call deduct credit_ledger deduct_ledger.pgb credit_ledger.entry
+bytes_per_call deduct minimal_sql deduct_minimal.pgb bench_min.wallet_entry
+bytes_per_call replay credit_ledger replay_ledger.pgb credit_ledger.entry
+bytes_per_call replay minimal_sql replay_minimal.pgb bench_min.wallet_entry
+psql_bench -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null
 
 # Events (1.1): a deduct on an account with a low-balance alert that it does
 # not cross writes no event and should cost what one without an alert costs.
@@ -275,6 +351,28 @@ else
 	echo "== skipped: deduct while the worker sweeps (no credit_ledger.sweep in this build)"
 fi
 
+# --long: GROWTH more entries, written straight into the ledger as deducts
+# of 0 credits on the spread accounts (each account's figures stay as they
+# are, so verify() still holds), spread over the last 30 days
+if [ -n "${GROWTH:-}" ]; then
+	echo "== loading $GROWTH entries into the ledger"
+	started=$(date +%s)
+	psql_bench -c "INSERT INTO credit_ledger.entry (account_id, kind, amount, reserved_delta,
+			balance_after, reserved_after, event_id, source, request, created_at)
+		SELECT a.account_id, 'deduct', 0, 0, a.balance, a.reserved, 'growth-' || g, 'usage',
+		       (SELECT request FROM credit_ledger.entry WHERE account_id = 1 AND event_id = 'replay-1'),
+		       now() - (g % 43200) * interval '1 minute'
+		FROM credit_ledger.account a, generate_series(1, $GROWTH / $ACCOUNTS) g
+		WHERE a.account_id BETWEEN 1 AND $ACCOUNTS" -c "VACUUM ANALYZE credit_ledger.entry"
+	LOAD_SECONDS=$(($(date +%s) - started))
+	LARGE_LEDGER=$(psql_bench -Atc "SELECT count(*) FROM credit_ledger.entry")
+	echo "   loaded in $LOAD_SECONDS s (with VACUUM ANALYZE); the ledger has $LARGE_LEDGER entries"
+	echo "== deduct, spread, 8 clients, with $LARGE_LEDGER entries"
+	growth_round large_ledger
+	echo "ledger_growth|deduct, 8 clients: $LARGE_LEDGER entries vs $SMALL_LEDGER|8|large_ledger small_ledger" >>"$OUT/scenarios"
+	BAR[ledger_growth/small_ledger]=">= 0.90"
+fi
+
 # every figure credit_ledger stores must still follow from its entries
 if [ "$(psql_bench -Atc "SELECT count(*) FROM credit_ledger.verify()")" != 0 ]; then
 	echo "credit_ledger.verify() found inconsistencies after the benchmark:" >&2
@@ -297,26 +395,41 @@ mean_tps() {
 	awk '{ sum += $1 } END { printf "%.0f\n", sum / NR }' "$1"
 }
 
-echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tps_ratio" >"$CSV"
+echo "scenario,clients,implementation,rounds,tps,mean_ms,p99_ms,credit_ledger_tps_ratio,p99_ratio,bar" >"$CSV"
 {
-	printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' scenario clients implementation tps mean_ms p99_ms ratio
+	printf '%-50s %7s  %-14s %9s %9s %9s %8s %9s  %s\n' scenario clients implementation tps mean_ms p99_ms ratio p99_ratio bar
 	while IFS='|' read -r key label clients impls; do
 		subject= subject_shown=
 		for impl in $impls; do
 			tps=$(mean_tps "$OUT/$key/$impl/tps")
 			read -r mean p99 < <(stats "$OUT/$key/$impl/latencies")
+			bar=${BAR[$key/$impl]:-}
 			if [ -z "$subject" ]; then
-				subject=$tps
-				ratio=
+				subject=$tps subject_p99=$p99
+				ratio= p99_ratio=
 			else
 				ratio=$(awk -v a="$subject" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')
+				p99_ratio=$(awk -v a="$subject_p99" -v b="$p99" 'BEGIN { printf "%.2f", a / b }')
 			fi
-			printf '%-44s %7s  %-14s %9s %9s %9s %8s\n' "${subject_shown:-$label}" "${subject_shown:-$clients}" \
-				"$impl" "$tps" "$mean" "$p99" "$ratio"
-			echo "\"$label\",$clients,$impl,$(wc -l <"$OUT/$key/$impl/tps"),$tps,$mean,$p99,$ratio" >>"$CSV"
+			printf '%-50s %7s  %-14s %9s %9s %9s %8s %9s  %s\n' "${subject_shown:-$label}" "${subject_shown:-$clients}" \
+				"$impl" "$tps" "$mean" "$p99" "$ratio" "$p99_ratio" "$bar"
+			echo "\"$label\",$clients,$impl,$(wc -l <"$OUT/$key/$impl/tps"),$tps,$mean,$p99,$ratio,$p99_ratio,\"$bar\"" >>"$CSV"
 			subject_shown=" "
 		done
 	done <"$OUT/scenarios"
+	echo
+	printf '%-36s %-14s %16s %10s %12s  %s\n' "bytes per call ($CALLS calls, 8 clients)" implementation \
+		wal_after_ckpt wal_steady entry_bytes bar
+	while IFS='|' read -r name impl wal_cold wal rel; do
+		case $name/$impl in
+		deduct/credit_ledger) bar="WAL <= 600, entry + indexes <= 250" ;;
+		replay/credit_ledger) bar="WAL 0 (no row lock, nothing written)" ;;
+		*) bar= ;;
+		esac
+		printf '%-36s %-14s %16s %10s %12s  %s\n' "$name" "$impl" "$wal_cold" "$wal" "$rel" "$bar"
+		echo "\"bytes per $name\",8,$impl,1,,,,,,\"wal after a checkpoint $wal_cold, steady $wal, entry $rel\"" >>"$CSV"
+	done <"$OUT/bytes"
+	[ -z "${LOAD_SECONDS:-}" ] || echo "--long: $GROWTH entries loaded in $LOAD_SECONDS s (INSERT ... SELECT and VACUUM ANALYZE)"
 } >"$SUMMARY"
 
 echo
@@ -326,6 +439,9 @@ echo "   for the worker scenario: tps while the worker sweeps / tps with the swe
 echo "   for the alert scenario: tps with an alert on every account / tps without;"
 echo "   for the spend limit scenario: tps with a limit on every account / tps without;"
 echo "   for the transfer scenario: transfers/s / transactions of two deducts per second"
+echo "   for the batches: events/s of the batch call / events/s of the single call (p99 is per batch);"
+echo "   --long: tps with the large ledger / tps with the ledger as loaded"
+echo "== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$SUMMARY"
 echo
 echo "results: $CSV"

@@ -269,4 +269,37 @@ FROM credit_ledger.transfer(500, 501, 6000, 'fund-project-501', 'Q4 budget');
 SELECT source, remaining, priority, expires_at > now() + interval '9 days' AS expires_in_10_days
 FROM credit_ledger.bucket WHERE account_id = 501 ORDER BY priority, bucket_id;
 SELECT pg_temp.show_refusal($$SELECT credit_ledger.transfer(501, 500, 1000000, 'too-much')$$);
+-- Batches (1.1): a usage pipeline bills many events in one call and one
+-- commit. Items apply in account_id order; a refused item reports its
+-- SQLSTATE and changes nothing, the others apply; the same batch again
+-- replays every item it applied.
+SELECT amount FROM credit_ledger.grant_credits(43, 50, 'demo-batch-seed');
+SELECT item, sqlstate, message, account_id, amount, available, replayed
+FROM credit_ledger.deduct_many(ARRAY[43, 42, 43, 399], ARRAY[20, 5, 1000, 1],
+                               ARRAY['demo-usage-1', 'demo-usage-2', 'demo-usage-3', 'demo-usage-4'])
+ORDER BY item;
+SELECT item, sqlstate, amount, replayed
+FROM credit_ledger.deduct_many(ARRAY[43, 42, 43, 399], ARRAY[20, 5, 1000, 1],
+                               ARRAY['demo-usage-1', 'demo-usage-2', 'demo-usage-3', 'demo-usage-4'])
+ORDER BY item;
+SELECT item, sqlstate, account_id, amount
+FROM credit_ledger.charge_many(ARRAY[42, 43], ARRAY['demo-llm-1', 'demo-llm-2'], 'chat', 'openai',
+                               ARRAY['gpt-4o', 'gpt-4o'], ARRAY[1200, 300], ARRAY[400, 100])
+ORDER BY item;
+-- Allowances (1.1): a Pro plan gives 500 credits every UTC month, up to 100
+-- unspent ones roll over; a member since the month before last has had three
+-- months (the first 500, then 500 + 100 rolled over, twice: the rest lapsed).
+SELECT credit_ledger.set_allowance(43, 'pro', 500, 'month', rollover_max => 100,
+    starts_at => date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - interval '2 months');
+SELECT name, amount, period, rollover_max, next_issue_at FROM credit_ledger.allowances WHERE account_id = 43;
+SELECT kind, amount, bucket_amounts, description FROM credit_ledger.entries
+WHERE account_id = 43 ORDER BY entry_id;
+SELECT balance, total_granted, total_expired, next_expiry_at FROM credit_ledger.balance(43);
+-- A voucher that starts tomorrow: 0 credits now, counted from then on.
+SELECT amount, balance FROM credit_ledger.grant_credits(43, 200, 'voucher-43', 'gift',
+                                                       effective_at => now() + interval '1 day');
+SELECT balance, available FROM credit_ledger.balance(43);
+-- The plan is cancelled: no month starts after this one.
+SELECT credit_ledger.end_allowance(43, 'pro');
+SELECT name, ends_at IS NOT NULL AS ended, next_issue_at FROM credit_ledger.allowances WHERE account_id = 43;
 SELECT count(*) AS inconsistencies FROM credit_ledger.verify();

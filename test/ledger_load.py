@@ -55,6 +55,7 @@ class Call:
         self.shared = shared        # key shared by racing clients
         self.amount = amount        # the op_result amount a success must carry
         self.hold_key = None        # (account, 'hold N') for a confirm or cancel
+        self.items = None           # a batch: one Call per item, in item order
 
 
 def money(op, account, function, args, event_id, **kw):
@@ -318,6 +319,72 @@ def op_transfer(c, account):
                 (amount, account, c.rng.choice(others), amount, eid), event_id=eid)
 
 
+def batch(op, c, item_of):
+    """A batch over the accounts in a random order (an account may come
+    twice), now and then an item that asks too much: each item is recorded
+    as the single call it stands for, so a replay later repeats it as one."""
+    accounts = [c.rng.choice(c.shared.accounts) for _ in range(c.rng.randint(1, 8))]
+    items = [item_of(a) for a in accounts]
+    columns = list(zip(*(i.params for i in items)))
+    call = Call(op, None, None, None)
+    call.items = items
+    return call, columns
+
+
+def op_deduct_many(c, account):
+    def item(a):
+        amount = c.rng.randint(1, 300) if c.rng.random() < 0.9 else 10 ** 9
+        eid = c.new_event_id()
+        return money('deduct_many', a, 'deduct', (a, amount, eid), eid, amount=amount)
+    call, (accounts, amounts, eids) = batch('deduct_many', c, item)
+    call.sql = 'SELECT * FROM credit_ledger.deduct_many(%s, %s, %s)'
+    call.params = (list(accounts), list(amounts), list(eids))
+    return call
+
+
+def op_charge_many(c, account):
+    def item(a):
+        model = PRICED[2] if c.rng.random() < 0.95 else 'no-such-model'
+        eid = c.new_event_id()
+        return money('charge_many', a, 'charge',
+                     (a, eid, PRICED[0], PRICED[1], model, c.rng.randint(0, 20000),
+                      c.rng.randint(0, 5000)), eid)
+    call, (accounts, eids, _, _, models, tin, tout) = batch('charge_many', c, item)
+    call.sql = ('SELECT * FROM credit_ledger.charge_many(%s, %s, %s, %s, %s,'
+                ' %s::bigint[], %s::bigint[])')
+    call.params = (list(accounts), list(eids), PRICED[0], PRICED[1], list(models),
+                   list(tin), list(tout))
+    return call
+
+
+def op_grant_later(c, account):
+    """Credits that start in a moment (1.1): the grant answers 0 credits and
+    the account's next call or the sweep writes their arrival mid-run; some
+    expire soon after they start."""
+    now = datetime.datetime.now(UTC)
+    effective_at = now + datetime.timedelta(seconds=c.rng.uniform(0.1, 2))
+    expires_at = None
+    if c.rng.random() < 0.5:
+        expires_at = effective_at + datetime.timedelta(seconds=c.rng.uniform(0.2, 2))
+    eid = c.new_event_id()
+    return money('grant_later', account, 'grant_credits',
+                 (account, c.rng.randint(1, 200), eid, 'gift', expires_at, c.rng.randint(0, 2),
+                  None, None, effective_at), eid)
+
+
+def op_allowance(c, account):
+    """An allowance set (from up to three days ago: the days since then are
+    issued at once, with their rollover) or ended (1.1). Ending an unknown
+    one is 22023, a closed account LD003: documented."""
+    name = c.rng.choice(('plan-a', 'plan-b'))
+    if c.rng.random() < 0.4:
+        return Call('allowance', account, 'SELECT credit_ledger.end_allowance(%s, %s)', (account, name))
+    starts_at = datetime.datetime.now(UTC) - datetime.timedelta(days=c.rng.uniform(0, 3))
+    return Call('allowance', account,
+                'SELECT credit_ledger.set_allowance(%s, %s, %s, %s, %s, starts_at => %s)',
+                (account, name, c.rng.randint(1, 100), 'day', c.rng.choice((0, 50)), starts_at))
+
+
 # name -> (weight, builder, the credit_ledger function it needs): an
 # operation whose function this build lacks is left out of the mix
 OPERATIONS = {
@@ -348,6 +415,11 @@ OPERATIONS = {
     'reserve_subject': (5, op_reserve_subject, 'set_spend_limit'),
     'set_spend_limit': (2, op_set_spend_limit, 'set_spend_limit'),
     'transfer': (6, op_transfer, 'transfer'),
+    'deduct_many': (4, op_deduct_many, 'deduct_many'),
+    'charge_many': (3, op_charge_many, 'charge_many'),
+    # the 1.1 grant_credits (effective_at) comes with set_allowance
+    'grant_later': (5, op_grant_later, 'set_allowance'),
+    'allowance': (2, op_allowance, 'set_allowance'),
 }
 
 # what the run sets up for the operations that need it
@@ -459,9 +531,10 @@ class Client(threading.Thread):
         try:
             with conn.cursor() as cur:
                 cur.execute(call.sql, call.params)
-                row = cur.fetchone()
+                rows = cur.fetchall() if call.items is not None else [cur.fetchone()]
                 names = [d[0] for d in cur.description]
-            return 'ok', dict(zip(names, row))
+            rows = [dict(zip(names, row)) for row in rows]
+            return 'ok', rows if call.items is not None else rows[0]
         except psycopg2.Error as e:
             # 57P01..57P03: the server shutting down or starting under the call
             if e.pgcode is None or e.pgcode.startswith(('08', '57P')):
@@ -477,6 +550,9 @@ class Client(threading.Thread):
             return e.pgcode, None
 
     def record(self, call, outcome, row):
+        if call.items is not None:
+            self.record_batch(call, outcome, row)
+            return
         s = self.shared
         key = (call.account, call.event_id)
         with s.lock:
@@ -497,6 +573,24 @@ class Client(threading.Thread):
                     s.refused.add(key)
             return
         self.check_success(call, row)
+
+    def record_batch(self, call, outcome, rows):
+        """Each item as its single call: applied (00000) or refused with its
+        SQLSTATE; a batch that failed as a whole failed every item."""
+        if outcome != 'ok':
+            for item in call.items:
+                self.record(item, outcome, None)
+            return
+        if [r['item'] for r in rows] != list(range(1, len(call.items) + 1)):
+            self.shared.problem('%s: items answered %r' % (call.op, [r['item'] for r in rows]))
+            return
+        for item, row in zip(call.items, rows):
+            if row['account_id'] != item.account:
+                self.shared.problem('%s item %r: answered for account %r' % (call.op, item.params, row['account_id']))
+            if row['sqlstate'] == '00000':
+                self.record(item, 'ok', row)
+            else:
+                self.record(item, row['sqlstate'], None)
 
     def check_success(self, call, row):
         s = self.shared
@@ -527,7 +621,7 @@ class Client(threading.Thread):
         with s.lock:
             s.acknowledged[(call.account, call.event_id)] = call.answer
             if call.op in ('deduct', 'charge', 'charge_usage', 'reserve', 'capture', 'deduct_subject',
-                           'reserve_subject'):
+                           'reserve_subject', 'deduct_many', 'charge_many'):
                 s.charges[call.account].append(call.event_id)
             if call.op in ('reserve', 'reserve_agent', 'reserve_subject'):
                 s.holds[call.account].append((row['hold_id'], row['amount']))

@@ -86,7 +86,7 @@ def check_api(router, shard, readme):
                 check(f'router {name}: result type {typ} has the same columns',
                       rows(router, COLUMNS, (typ,)) == rows(shard, COLUMNS, (typ,)))
     for view in ('accounts', 'entries', 'pending_holds', 'expiring_grants', 'events',
-                 'products', 'orders'):
+                 'products', 'orders', 'allowances'):
         cols = rows(shard, COLUMNS, (f'credit_ledger.{view}',))
         mine = rows(router, f'SELECT pg_get_function_result(\'credit_ledger.{view}()\'::regprocedure)')
         check(f'router {view}() returns SETOF the view\'s columns',
@@ -146,6 +146,32 @@ def check_routing(router, shards, shard_of, accounts):
           rows(router, 'SELECT balance FROM credit_ledger.balance(%s)', (accounts[-1],)) ==
           rows(shards[shard_of[accounts[-1]]], 'SELECT balance FROM credit_ledger.balance(%s)',
                (accounts[-1],)))
+
+
+def check_batches(router, shards, shard_of, accounts):
+    """A batch through the router: split by shard, every item numbered back
+    to its place, each applied item on its account's shard, a refused one
+    nowhere; sent again, every applied item replays."""
+    ids = accounts[::-1] + [999999, None]
+    amounts = [1] * len(accounts) + [1, 1]
+    events = [f'batch-{i}' for i in range(len(ids))]
+    query = 'SELECT item, sqlstate, account_id, entry_id, replayed FROM credit_ledger.deduct_many(%s, %s, %s)'
+    got = rows(router, query, (ids, amounts, events))
+    check('a batch through the router answers each item once, in item order',
+          [r[0] for r in got] == list(range(1, len(ids) + 1)), [r[0] for r in got])
+    check('its items answer for their own accounts', [r[2] for r in got] == ids, [r[2] for r in got])
+    check('applied, then an unknown account (LD002) and a NULL one (22004)',
+          [r[1] for r in got] == ['00000'] * len(accounts) + ['LD002', '22004'], [r[1] for r in got])
+    misplaced = [(a, e) for (_, state, a, entry, _), e in zip(got, events) if state == '00000' and
+                 rows(shards[shard_of[a]], 'SELECT entry_id FROM credit_ledger.entry'
+                      ' WHERE account_id = %s AND event_id = %s', (a, e)) != [(entry,)]]
+    check('each applied item is its account\'s entry on its shard', not misplaced, misplaced)
+    again = rows(router, query, (ids, amounts, events))
+    check('the same batch again: every applied item replayed with its entry',
+          [(r[3], r[4]) for r in again[:len(accounts)]] == [(r[3], True) for r in got[:len(accounts)]])
+    check('unequal arrays through the router: the shard\'s 22023',
+          (error_of(router, f"SELECT * FROM credit_ledger.deduct_many('{{1,2}}', '{{1}}', '{{a,b}}')")
+           or ('',))[0] == '22023')
 
 
 def check_reference(router, config, shards, one_per_shard):
@@ -637,6 +663,7 @@ def main():
     check_api(router, shards[0], args.readme)
     check_routing(router, shards, shard_of, accounts)
     check_errors(router, shards, shard_of)
+    check_batches(router, shards, shard_of, accounts)
     check_reference(router, config, shards, one_per_shard)
     check_orders(router, shards, shard_of, one_per_shard[3])
     check_events(router, shards, shard_of)

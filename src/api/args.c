@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "api/args.h"
 #include "ledger/idempotency.h"
@@ -199,6 +200,29 @@ arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given)
 {
 	*given = !arg_is_null(fcinfo, argno);
 	return *given ? PG_GETARG_DATUM(argno) : (Datum) 0;
+}
+
+/*
+ * A finite instant, or NULL (*given false) when null_means says what NULL
+ * means (the DETAIL of an infinite one ends with it); with null_means NULL
+ * the argument is required (22004).
+ */
+TimestampTz
+arg_optional_time(FunctionCallInfo fcinfo, int argno, const char *name, const char *null_means,
+				  bool *given)
+{
+	TimestampTz t;
+
+	if (null_means == NULL)
+		arg_require_not_null(fcinfo, argno, name);
+	t = DatumGetTimestampTz(arg_optional_datum(fcinfo, argno, given));
+	if (*given && TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite time", name),
+				 null_means ? errdetail("%s is %s; %s", name, timestamptz_to_str(t), null_means)
+				 : errdetail("%s is %s.", name, timestamptz_to_str(t))));
+	return t;
 }
 
 /*

@@ -7,6 +7,7 @@
 #define CREDIT_LEDGER_ARGS_H
 
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
 /* The arguments grant_credits, deduct and reserve start with. */
@@ -31,6 +32,8 @@ extern char *arg_subject(FunctionCallInfo fcinfo, int argno);
 extern Datum arg_optional_jsonb(FunctionCallInfo fcinfo, int argno, const char *name, bool *given);
 extern char *arg_event_id(FunctionCallInfo fcinfo, int argno, const char *name);
 extern Datum arg_optional_datum(FunctionCallInfo fcinfo, int argno, bool *given);
+extern TimestampTz arg_optional_time(FunctionCallInfo fcinfo, int argno, const char *name,
+									 const char *null_means, bool *given);
 extern void arg_money(FunctionCallInfo fcinfo, int source_argno, MoneyArgs *args);
 extern void request_add_money(StringInfo request, const MoneyArgs *args);
 extern void request_add_subject(StringInfo request, const char *subject);

@@ -2,18 +2,21 @@
  * charge.c
  *		Usage pricing for callers: quote (what a call costs now), charge
  *		(price a call and deduct it, or confirm its hold, in one idempotent
- *		step that records the rule and the token counts) and charge_usage
- *		(the same, with the counts read from the provider's usage object).
- *		The pricing itself is pricing/'s price_call.
+ *		step that records the rule and the token counts), charge_usage
+ *		(the same, with the counts read from the provider's usage object)
+ *		and charge_many (many charges in one call, each item run as charge:
+ *		api/batch.c). The pricing itself is pricing/'s price_call.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
 #include "tokens.h"
 #include "api/args.h"
+#include "api/batch.h"
 #include "api/op_result.h"
 #include "pricing/price_rules.h"
 #include "ledger/hold.h"
@@ -24,6 +27,7 @@
 PG_FUNCTION_INFO_V1(credit_ledger_quote);
 PG_FUNCTION_INFO_V1(credit_ledger_charge);
 PG_FUNCTION_INFO_V1(credit_ledger_charge_usage);
+PG_FUNCTION_INFO_V1(credit_ledger_charge_many);
 
 /* Where a function takes the arguments of the call it prices (-1: it has none). */
 typedef struct CallArgs
@@ -252,4 +256,75 @@ credit_ledger_charge_usage(PG_FUNCTION_ARGS)
 		r.has_metadata = true;
 	}
 	return charge_call(fcinfo, &r);
+}
+
+/* charge's 1.1 argument list, which each item of charge_many is called with */
+static const Oid charge_argtypes[] = {
+	INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID,
+	INT8OID, JSONBOID, TEXTOID, INT8OID, TEXTOID
+};
+
+enum
+{
+	CHARGE_MANY_ACCOUNT_IDS, CHARGE_MANY_EVENT_IDS, CHARGE_MANY_MODELS,
+	CHARGE_MANY_INPUT, CHARGE_MANY_OUTPUT, CHARGE_MANY_CACHED, CHARGE_MANY_REASONING,
+	CHARGE_MANY_CACHE_WRITE, CHARGE_MANY_SUBJECTS
+};
+
+/*
+ * charge(account_ids[i], event_ids[i], scene, provider, models[i], the
+ * item's five token counts, subjects[i]): a token array not given counts
+ * 0, as charge's defaults do.
+ */
+static void
+charge_item(const BatchCall *batch, int item, FunctionCallInfo call)
+{
+	const BatchArray *a = batch->arrays;
+
+	batch_item_arg(call, 0, &a[CHARGE_MANY_ACCOUNT_IDS], item, (Datum) 0);
+	batch_item_arg(call, 1, &a[CHARGE_MANY_EVENT_IDS], item, (Datum) 0);
+	call->args[2] = batch->fcinfo->args[2];
+	call->args[3] = batch->fcinfo->args[3];
+	batch_item_arg(call, 4, &a[CHARGE_MANY_MODELS], item, (Datum) 0);
+	batch_item_arg(call, 5, &a[CHARGE_MANY_INPUT], item, Int64GetDatum(0));
+	batch_item_arg(call, 6, &a[CHARGE_MANY_OUTPUT], item, Int64GetDatum(0));
+	batch_item_arg(call, 7, &a[CHARGE_MANY_CACHED], item, Int64GetDatum(0));
+	batch_item_arg(call, 8, &a[CHARGE_MANY_REASONING], item, Int64GetDatum(0));
+	/* no hold, no metadata, no service tier */
+	for (int argno = 9; argno <= 10; argno++)
+		call->args[argno].isnull = true;
+	batch_item_arg_or_null(call, 11, &a[CHARGE_MANY_SUBJECTS], item);
+	batch_item_arg(call, 12, &a[CHARGE_MANY_CACHE_WRITE], item, Int64GetDatum(0));
+	call->args[13].isnull = true;
+}
+
+/*
+ * charge_many(account_ids, event_ids, scene, provider, models, input_tokens,
+ * output_tokens, cached_tokens, reasoning_tokens, cache_write_tokens,
+ * subjects): one row per item, refused items with their SQLSTATE
+ * (api/batch.c).
+ */
+Datum
+credit_ledger_charge_many(PG_FUNCTION_ARGS)
+{
+	BatchArray	arrays[] = {
+		[CHARGE_MANY_ACCOUNT_IDS] = {.argno = 0, .element_type = INT8OID, .name = "account_ids", .required = true},
+		[CHARGE_MANY_EVENT_IDS] = {.argno = 1, .element_type = TEXTOID, .name = "event_ids", .required = true},
+		[CHARGE_MANY_MODELS] = {.argno = 4, .element_type = TEXTOID, .name = "models", .required = true},
+		[CHARGE_MANY_INPUT] = {.argno = 5, .element_type = INT8OID, .name = "input_tokens", .required = true},
+		[CHARGE_MANY_OUTPUT] = {.argno = 6, .element_type = INT8OID, .name = "output_tokens", .required = true},
+		[CHARGE_MANY_CACHED] = {.argno = 7, .element_type = INT8OID, .name = "cached_tokens"},
+		[CHARGE_MANY_REASONING] = {.argno = 8, .element_type = INT8OID, .name = "reasoning_tokens"},
+		[CHARGE_MANY_CACHE_WRITE] = {.argno = 9, .element_type = INT8OID, .name = "cache_write_tokens"},
+		[CHARGE_MANY_SUBJECTS] = {.argno = 10, .element_type = TEXTOID, .name = "subjects"},
+	};
+	BatchCall	batch = {
+		.fcinfo = fcinfo, .single_name = "charge", .single = credit_ledger_charge,
+		.single_nargs = lengthof(charge_argtypes), .single_argtypes = charge_argtypes,
+		.arrays = arrays, .array_count = lengthof(arrays), .item_args = charge_item
+	};
+
+	batch_arrays(&batch);
+	batch_run(&batch);
+	return (Datum) 0;
 }

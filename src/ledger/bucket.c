@@ -3,8 +3,9 @@
  *		Grant buckets: drawing credits in burn-down order, giving drawn
  *		credits back (debt first; into an expired bucket they lapse), and
  *		creating a bucket for credits that enter the account, and an
- *		operator's void or extension of one (1.1). Lapsed credits are
- *		written by one function, buckets_lapse.
+ *		operator's void or extension of one, and a bucket whose credits
+ *		arrive later (1.1). Lapsed credits are written by one function,
+ *		buckets_lapse.
  */
 #include "postgres.h"
 
@@ -264,6 +265,7 @@ typedef struct BucketState
 {
 	char	   *source;
 	int64		remaining;
+	bool		pending;		/* its credits arrive later (bucket_defer) */
 	bool		has_expiry;
 	TimestampTz expires_at;
 } BucketState;
@@ -276,7 +278,7 @@ static void
 bucket_load(LedgerOp *op, int64 bucket_id, BucketState *b)
 {
 	static CachedQuery q = {
-		"SELECT source, remaining, expires_at FROM credit_ledger.bucket"
+		"SELECT source, remaining, expires_at, pending FROM credit_ledger.bucket"
 		" WHERE account_id = $1 AND bucket_id = $2",
 		2, {INT8OID, INT8OID}
 	};
@@ -293,6 +295,7 @@ bucket_load(LedgerOp *op, int64 bucket_id, BucketState *b)
 	b->remaining = query_int64(0, 2, NULL);
 	b->expires_at = DatumGetTimestampTz(query_datum(0, 3, &isnull));
 	b->has_expiry = !isnull;
+	b->pending = DatumGetBool(query_datum(0, 4, &isnull));
 }
 
 /* Sets the bucket's expires_at. */
@@ -315,7 +318,9 @@ bucket_store_expiry(LedgerOp *op, int64 bucket_id, TimestampTz expires_at)
  * remaining credits out of the balance, and the bucket expires now, so
  * that slices held from it stay held and, given back later, lapse instead
  * of coming back. Like any credits out, within the credit limit (LD001):
- * holds drawn on credit may rest on them. The op's result is that entry.
+ * holds drawn on credit may rest on them. A bucket whose credits have not
+ * arrived yet holds nothing: the void (of 0) cancels their arrival. The
+ * op's result is that entry.
  */
 void
 bucket_void(LedgerOp *op, int64 bucket_id, const char *reason)
@@ -333,6 +338,8 @@ bucket_void(LedgerOp *op, int64 bucket_id, const char *reason)
 		.source = b.source, .description = reason, .slices = &voided
 	});
 	buckets_apply(op, &voided, -1);
+	if (b.pending)
+		bucket_arrive(op, bucket_id, 0);
 	if (!b.has_expiry || b.expires_at > op->now)
 		bucket_store_expiry(op, bucket_id, op->now);
 	op->amount = b.remaining;
@@ -340,7 +347,7 @@ bucket_void(LedgerOp *op, int64 bucket_id, const char *reason)
 
 /*
  * Moves a live bucket's expiry later (never earlier: shortening a grant is
- * voiding part of it). One extend_grant entry records it; it moves no
+ * voiding part of it), also one whose credits arrive later. One extend_grant entry records it; it moves no
  * credits. The op's result is that entry.
  */
 void
@@ -349,7 +356,7 @@ bucket_extend(LedgerOp *op, int64 bucket_id, TimestampTz expires_at)
 	BucketState b;
 
 	bucket_load(op, bucket_id, &b);
-	if (b.remaining == 0)
+	if (b.remaining == 0 && !b.pending)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bucket has nothing left to extend"),
@@ -374,4 +381,42 @@ bucket_extend(LedgerOp *op, int64 bucket_id, TimestampTz expires_at)
 	});
 	bucket_store_expiry(op, bucket_id, expires_at);
 	op->amount = 0;
+}
+
+/*
+ * Makes the new (empty) bucket one whose credits arrive at effective_at:
+ * pending, and the account's next_expiry_at no later than that, so that
+ * the call due then writes the arrival (arrivals.c).
+ */
+void
+bucket_defer(LedgerOp *op, int64 bucket_id, TimestampTz effective_at)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.bucket SET pending = true, effective_at = $3"
+		" WHERE account_id = $1 AND bucket_id = $2",
+		3, {INT8OID, INT8OID, TIMESTAMPTZOID}
+	};
+	Datum		values[3] = {
+		Int64GetDatum(op->account_id), Int64GetDatum(bucket_id), TimestampTzGetDatum(effective_at)
+	};
+
+	query_write_one(&q, values, NULL, QUERY_UPDATE, "UPDATE", "bucket");
+	account_note_expiry(&op->acct, effective_at);
+	op->account_changed = true;
+}
+
+/* The pending bucket's credits arrive: `remaining` of them (after debt). */
+void
+bucket_arrive(LedgerOp *op, int64 bucket_id, int64 remaining)
+{
+	static CachedQuery q = {
+		"UPDATE credit_ledger.bucket SET remaining = $3, live = $3 > 0, pending = false"
+		" WHERE account_id = $1 AND bucket_id = $2 AND pending",
+		3, {INT8OID, INT8OID, INT8OID}
+	};
+	Datum		values[3] = {
+		Int64GetDatum(op->account_id), Int64GetDatum(bucket_id), Int64GetDatum(remaining)
+	};
+
+	query_write_one(&q, values, NULL, QUERY_UPDATE, "UPDATE", "bucket");
 }

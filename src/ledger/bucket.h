@@ -27,5 +27,7 @@ extern void buckets_give_back(LedgerOp *op, const Slices *slices, int64 cause_en
 extern int64 bucket_create(LedgerOp *op, int64 *entry_id, const BucketNew *b);
 extern void bucket_void(LedgerOp *op, int64 bucket_id, const char *reason);
 extern void bucket_extend(LedgerOp *op, int64 bucket_id, TimestampTz expires_at);
+extern void bucket_defer(LedgerOp *op, int64 bucket_id, TimestampTz effective_at);
+extern void bucket_arrive(LedgerOp *op, int64 bucket_id, int64 remaining);
 
 #endif

@@ -7,13 +7,11 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "store/catalog.h"
-#include "store/query.h"
 #include "store/row.h"
 #include "ledger/credits.h"
 #include "ledger/entry.h"
@@ -168,43 +166,61 @@ entry_op_amount(EntryKind kind, int64 amount, int64 reserved_delta)
 }
 
 /*
- * Fills the op's result from an earlier call's entry: its id, hold and
- * amount, and the account's figures as that call left them (after any
- * credits its own expire_grant entries let lapse).
+ * Fills the op's result from an earlier call's entry (a row just fetched):
+ * its id, hold and amount, and the account's figures as that call left
+ * them (after any credits its own expire_grant entries let lapse).
  */
 void
-entry_replay(LedgerOp *op, int64 entry_id)
+entry_replay_row(LedgerOp *op, Row *entry)
 {
-	static CachedQuery q = {
-		"SELECT e.hold_id, e.kind, e.amount, e.reserved_delta,"
-		" coalesce(l.balance_after, e.balance_after),"
-		" coalesce(l.reserved_after, e.reserved_after)"
-		" FROM credit_ledger.entry e"
-		" LEFT JOIN LATERAL (SELECT x.balance_after, x.reserved_after"
-		"   FROM credit_ledger.entry x"
-		"   WHERE x.account_id = e.account_id AND x.ref_entry_id = e.entry_id"
-		"     AND x.kind = 'expire_grant'"
-		"   ORDER BY x.entry_id DESC LIMIT 1) l ON true"
-		" WHERE e.account_id = $1 AND e.entry_id = $2",
-		2, {INT8OID, INT8OID}
-	};
-	Datum		values[2] = {Int64GetDatum(op->account_id), Int64GetDatum(entry_id)};
-	bool		isnull;
+	int64		entry_id = row_int64(entry, ENTRY_ENTRY_ID, NULL);
+	Datum		keys[2] = {Int64GetDatum(op->account_id), Int64GetDatum(entry_id)};
 	char	   *kind_name;
 	EntryKind	kind;
+	bool		isnull;
+	int64		lapse_id = 0;
+	RowScan    *refs;
+	Row		   *ref;
 
-	if (query_run(&q, values, NULL, false, 0, QUERY_SELECT) != 1)
-		elog(ERROR, "credit_ledger: entry %lld of account %lld not found",
-			 (long long) entry_id, (long long) op->account_id);
-
-	kind_name = query_text(0, 2);
+	kind_name = row_text(entry, ENTRY_KIND);
 	if (!entry_kind_parse(kind_name, &kind))
 		elog(ERROR, "credit_ledger: entry %lld of account %lld has unknown kind \"%s\"",
 			 (long long) entry_id, (long long) op->account_id, kind_name);
 	op->entry_id = entry_id;
-	op->hold_id = query_int64(0, 1, &isnull);
-	op->amount = entry_op_amount(kind, query_int64(0, 3, NULL), query_int64(0, 4, NULL));
-	op->result_balance = query_int64(0, 5, NULL);
-	op->result_reserved = query_int64(0, 6, NULL);
+	op->hold_id = row_int64(entry, ENTRY_HOLD_ID, &isnull);
+	op->amount = entry_op_amount(kind, row_int64(entry, ENTRY_AMOUNT, NULL),
+								 row_int64(entry, ENTRY_RESERVED_DELTA, NULL));
+	op->result_balance = row_int64(entry, ENTRY_BALANCE_AFTER, NULL);
+	op->result_reserved = row_int64(entry, ENTRY_RESERVED_AFTER, NULL);
 	op->replayed = true;
+
+	/* the call's last lapse of what it returned, if any: its figures are the call's */
+	refs = row_scan_begin(op->rows, ROW_ENTRY_BY_REF, keys);
+	while ((ref = row_scan_next(refs)) != NULL)
+	{
+		int64		id = row_int64(ref, ENTRY_ENTRY_ID, NULL);
+		EntryKind	ref_kind;
+
+		if (id > lapse_id && entry_kind_parse(row_text(ref, ENTRY_KIND), &ref_kind) &&
+			ref_kind == ENTRY_EXPIRE_GRANT)
+		{
+			lapse_id = id;
+			op->result_balance = row_int64(ref, ENTRY_BALANCE_AFTER, NULL);
+			op->result_reserved = row_int64(ref, ENTRY_RESERVED_AFTER, NULL);
+		}
+	}
+	row_scan_end(refs);
+}
+
+/* entry_replay_row of the account's entry entry_id. */
+void
+entry_replay(LedgerOp *op, int64 entry_id)
+{
+	Datum		keys[2] = {Int64GetDatum(op->account_id), Int64GetDatum(entry_id)};
+	Row		   *entry = row_fetch(op->rows, ROW_ENTRY_BY_ID, keys);
+
+	if (entry == NULL)
+		elog(ERROR, "credit_ledger: entry %lld of account %lld not found",
+			 (long long) entry_id, (long long) op->account_id);
+	entry_replay_row(op, entry);
 }

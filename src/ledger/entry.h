@@ -55,6 +55,7 @@ extern bool entry_kind_parse(const char *name, EntryKind *kind);
 extern bool entry_kind_is_consumption(EntryKind kind);
 extern int64 entry_next_id(void);
 extern int64 entry_write(LedgerOp *op, const LedgerEntry *e);
+extern void entry_replay_row(LedgerOp *op, Row *entry);
 extern void entry_replay(LedgerOp *op, int64 entry_id);
 
 #endif

@@ -15,26 +15,32 @@
 
 /*
  * Credits in: repays debt first, puts the rest in a new bucket, and writes
- * the entry. The op's result is that entry.
+ * the entry. The op's result is that entry. Deferred credits enter
+ * nothing yet: the bucket waits for effective_at (its credits in granted),
+ * and the entry records 0 credits, balance unchanged; their arrival is a
+ * grant entry of its own (arrivals.c).
  */
 void
 money_in(LedgerOp *op, const MoneyIn *in)
 {
 	LedgerEntry e = {0};
 	Slices		credited;
-	int64		left = debt_repay(&op->acct, in->amount);
+	int64		amount = in->deferred ? 0 : in->amount;
+	int64		left = debt_repay(&op->acct, amount);
 	int64		bucket_id;
 
 	bucket_id = bucket_create(op, &e.entry_id, &(BucketNew) {
 		.source = in->source, .granted = in->amount, .remaining = left,
 		.priority = in->priority, .has_expiry = in->has_expiry, .expires_at = in->expires_at
 	});
+	if (in->deferred)
+		bucket_defer(op, bucket_id, in->effective_at);
 	slices_init(&credited);
 	if (left > 0)
 		slices_add(&credited, bucket_id, left);
 
 	e.kind = in->kind;
-	e.amount = in->amount;
+	e.amount = amount;
 	e.event_id = op->event_id;
 	e.source = in->source;
 	e.description = in->description;
@@ -42,8 +48,8 @@ money_in(LedgerOp *op, const MoneyIn *in)
 	e.has_metadata = in->has_metadata;
 	e.slices = &credited;
 	op->entry_id = entry_write(op, &e);
-	op->amount = in->amount;
-	op->acct.total_granted = credits_add(op->acct.total_granted, in->amount);
+	op->amount = amount;
+	op->acct.total_granted = credits_add(op->acct.total_granted, amount);
 }
 
 /*

@@ -19,6 +19,8 @@ typedef struct MoneyIn
 	const char *description;
 	Datum		metadata;
 	bool		has_metadata;
+	bool		deferred;		/* the credits arrive at effective_at (1.1) */
+	TimestampTz effective_at;
 } MoneyIn;
 
 /* Credits consumed now (deduct, a charge, a negative adjust). */

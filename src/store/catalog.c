@@ -69,6 +69,8 @@ const RowIndexDef catalog_indexes[ROW_INDEX_COUNT] = {
 	[ROW_BUCKET_BURN_DOWN] = {"bucket_burn_down", ROW_BUCKET, 1},
 	[ROW_ENTRY_BY_EVENT] = {"entry_event", ROW_ENTRY, 2},
 	[ROW_SPEND_LIMIT_BY_SUBJECT] = {"spend_limit_key", ROW_SPEND_LIMIT, 2},
+	[ROW_ENTRY_BY_ID] = {"entry_pkey", ROW_ENTRY, 2},
+	[ROW_ENTRY_BY_REF] = {"entry_ref", ROW_ENTRY, 2},
 };
 
 static Oid	entry_sequence = InvalidOid;

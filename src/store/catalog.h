@@ -30,6 +30,8 @@ typedef enum RowIndexId
 	ROW_BUCKET_BURN_DOWN,		/* bucket_burn_down: account_id; live buckets, spending order */
 	ROW_ENTRY_BY_EVENT,			/* entry_event: account_id, event_id */
 	ROW_SPEND_LIMIT_BY_SUBJECT, /* spend_limit_key: account_id, subject ('': none) */
+	ROW_ENTRY_BY_ID,			/* entry_pkey: account_id, entry_id */
+	ROW_ENTRY_BY_REF,			/* entry_ref: account_id, ref_entry_id */
 	ROW_INDEX_COUNT
 } RowIndexId;
 

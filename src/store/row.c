@@ -578,21 +578,24 @@ row_handle(RowTable *t)
 	return row;
 }
 
+/* snapshot NULL: one taken now */
 static Row *
-row_find(RowAccess *rows, RowIndexId index, const Datum *keys, bool lock)
+row_find(RowAccess *rows, RowIndexId index, const Datum *keys, bool lock, Snapshot snapshot)
 {
 	RowTable   *t;
 	IndexScanDesc scan;
-	Snapshot	snapshot;
 	bool		found;
 
 	if (lock)
 		row_require_writable("SELECT FOR NO KEY UPDATE", catalog_tables[catalog_indexes[index].table].name);
 	t = row_table(rows, catalog_indexes[index].table);
 
-	/* what this call wrote so far becomes visible, as before a statement */
-	CommandCounterIncrement();
-	snapshot = GetTransactionSnapshot();
+	if (snapshot == NULL)
+	{
+		/* what this call wrote so far becomes visible, as before a statement */
+		CommandCounterIncrement();
+		snapshot = GetTransactionSnapshot();
+	}
 
 	scan = row_index_scan(t, index, keys, snapshot);
 	t->fetches++;
@@ -616,7 +619,7 @@ row_find(RowAccess *rows, RowIndexId index, const Datum *keys, bool lock)
 Row *
 row_fetch(RowAccess *rows, RowIndexId index, const Datum *keys)
 {
-	return row_find(rows, index, keys, false);
+	return row_find(rows, index, keys, false, NULL);
 }
 
 /*
@@ -629,7 +632,7 @@ row_fetch(RowAccess *rows, RowIndexId index, const Datum *keys)
 Row *
 row_lock(RowAccess *rows, RowIndexId index, const Datum *keys)
 {
-	return row_find(rows, index, keys, true);
+	return row_find(rows, index, keys, true, NULL);
 }
 
 struct RowScan
@@ -684,6 +687,51 @@ row_slot(const Row *row)
 		elog(ERROR, "credit_ledger: a stale row handle of %s was used",
 			 catalog_tables[t->id].name);
 	return t->found;
+}
+
+/*
+ * A snapshot a call keeps, taken as row_fetch takes its own (after the
+ * call's writes so far): rows fetched with it, and later the question
+ * whether a row version locked since was already there for it.
+ */
+struct RowView
+{
+	Snapshot	snapshot;		/* registered */
+};
+
+RowView *
+row_view_take(void)
+{
+	RowView    *view = palloc(sizeof(RowView));
+
+	CommandCounterIncrement();
+	view->snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	return view;
+}
+
+void
+row_view_release(RowView *view)
+{
+	UnregisterSnapshot(view->snapshot);
+	pfree(view);
+}
+
+/* row_fetch, seen by the view's snapshot. */
+Row *
+row_fetch_in(RowAccess *rows, RowIndexId index, const Datum *keys, const RowView *view)
+{
+	return row_find(rows, index, keys, false, view->snapshot);
+}
+
+/*
+ * Whether the view sees this version of the row (row_lock's: the latest):
+ * no transaction that committed since the view was taken changed the row.
+ */
+bool
+row_seen_in(const Row *row, const RowView *view)
+{
+	return table_tuple_satisfies_snapshot(row->table->rri->ri_RelationDesc, row_slot(row),
+										  view->snapshot);
 }
 
 /*

@@ -16,6 +16,7 @@
 typedef struct RowAccess RowAccess;
 typedef struct Row Row;
 typedef struct RowScan RowScan;
+typedef struct RowView RowView;
 
 extern void rows_lock_tables(void);
 extern RowAccess *rows_open(void);
@@ -26,6 +27,11 @@ extern void row_report_skipped(const char *command, const char *table);
 
 extern Row *row_fetch(RowAccess *rows, RowIndexId index, const Datum *keys);
 extern Row *row_lock(RowAccess *rows, RowIndexId index, const Datum *keys);
+
+extern RowView *row_view_take(void);
+extern void row_view_release(RowView *view);
+extern Row *row_fetch_in(RowAccess *rows, RowIndexId index, const Datum *keys, const RowView *view);
+extern bool row_seen_in(const Row *row, const RowView *view);
 
 extern RowScan *row_scan_begin(RowAccess *rows, RowIndexId index, const Datum *keys);
 extern Row *row_scan_next(RowScan *scan);

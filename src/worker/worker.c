@@ -3,7 +3,9 @@
  *		The background worker: one per server, registered when the library
  *		is preloaded, sweeping due holds and grants (sweep_batch, the code
  *		of sweep()) in the database named by credit_ledger.database, one
- *		short transaction per batch, every credit_ledger.sweep_interval.
+ *		short transaction per batch, every credit_ledger.sweep_interval;
+ *		catching up, it rests after each batch so that sweeping takes at
+ *		most credit_ledger.sweep_duty_cycle percent of one core.
  *
  *		A process connects to one database, once. So the worker runs in
  *		one of two modes, chosen when it starts:
@@ -19,9 +21,12 @@
  *		an error records its message in shared memory and exits the same way.
  *
  *		The worker's settings (credit_ledger.database, sweep_interval,
- *		sweep_batch_size, sweeper_enabled) are defined here, by worker_init.
+ *		sweep_batch_size, sweep_duty_cycle, sweeper_enabled) are defined
+ *		here, by worker_init.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -33,6 +38,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -81,6 +87,7 @@ static char *credit_ledger_database = NULL;
 static int	credit_ledger_sweep_interval_ms = 1000;
 static int	credit_ledger_sweep_batch_size = 1000;
 static bool credit_ledger_sweeper_enabled = true;
+static int	credit_ledger_sweep_duty_cycle = 25;
 
 static void
 worker_register(void)
@@ -124,6 +131,14 @@ worker_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("credit_ledger.sweep_duty_cycle",
+							"Largest share of its time the worker spends sweeping while it catches up, in percent.",
+							"After a full batch the worker rests so that sweeping takes at most this share of one core; the rest goes to the callers.",
+							&credit_ledger_sweep_duty_cycle,
+							25, 1, 100,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
 	DefineCustomBoolVariable("credit_ledger.sweeper_enabled",
 							 "Whether the background worker sweeps due holds and grants.",
 							 "Off leaves expiry to the calls themselves, which stay exact.",
@@ -166,6 +181,23 @@ worker_sleep(void)
 {
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					 credit_ledger_sweep_interval_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+}
+
+/*
+ * After a full batch that took `busy_us`: rests so that the batches take
+ * at most sweep_duty_cycle percent of the time, or until signalled.
+ */
+static void
+worker_yield(double busy_us)
+{
+	long		rest_ms = (long) ceil(busy_us * (100 - credit_ledger_sweep_duty_cycle) /
+									  credit_ledger_sweep_duty_cycle / 1000.0);
+
+	if (rest_ms <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 rest_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 }
 
@@ -316,7 +348,10 @@ worker_sweep_transaction(void)
 	return result.accounts;
 }
 
-/* Sweeping mode: batches back to back while full, then one interval's rest. */
+/*
+ * Sweeping mode: while batches come back full, one after another with a
+ * rest after each (worker_yield); then one interval's rest.
+ */
 static void
 worker_sweep_database(void)
 {
@@ -332,8 +367,11 @@ worker_sweep_database(void)
 	for (;;)
 	{
 		int			swept = 0;
+		instr_time	started;
+		instr_time	busy;
 
 		worker_check_interrupts();
+		INSTR_TIME_SET_CURRENT(started);
 		if (!credit_ledger_sweeper_enabled)
 			worker_restart("sweeper disabled, leaving the database");
 
@@ -355,6 +393,12 @@ worker_sweep_database(void)
 
 		if (swept < credit_ledger_sweep_batch_size)
 			worker_sleep();
+		else
+		{
+			INSTR_TIME_SET_CURRENT(busy);
+			INSTR_TIME_SUBTRACT(busy, started);
+			worker_yield(INSTR_TIME_GET_MICROSEC(busy));
+		}
 	}
 }
 

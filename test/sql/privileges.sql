@@ -57,6 +57,17 @@ GRANT EXECUTE ON FUNCTION
     credit_ledger.consumption_by_subject(bigint, timestamptz, timestamptz),
     credit_ledger.transfer(bigint, bigint, bigint, text, text, jsonb)
 TO regress_ledger_app;
+-- 1.1: batches
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.deduct_many(bigint[], bigint[], text[], text, text[]),
+    credit_ledger.charge_many(bigint[], text[], text, text, text[], bigint[], bigint[], bigint[], bigint[], bigint[], text[])
+TO regress_ledger_app;
+-- 1.1: allowances (a membership plan's monthly gift, set by the application)
+GRANT EXECUTE ON FUNCTION
+    credit_ledger.set_allowance(bigint, text, bigint, text, bigint, text, integer, timestamptz, timestamptz),
+    credit_ledger.end_allowance(bigint, text)
+TO regress_ledger_app;
+GRANT SELECT ON credit_ledger.allowances TO regress_ledger_app;
 
 CREATE ROLE regress_ledger_operator NOLOGIN;
 GRANT regress_ledger_app TO regress_ledger_operator;

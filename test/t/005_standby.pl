@@ -1,6 +1,7 @@
 # A hot standby of a ledger. Reading works there (balance, history,
-# consumption, verify, the views); every function that writes is 25006
-# with a DETAIL, never XX000; no worker runs until promotion.
+# consumption, verify, the views, credits that arrived since the last
+# write); every function that writes is 25006 with a DETAIL, never XX000;
+# no worker runs until promotion.
 use strict;
 use warnings;
 use FindBin;
@@ -49,6 +50,32 @@ for my $call ("credit_ledger.deduct(1, 1, 'd2')", "credit_ledger.deduct(1, 10, '
 my ($ret, $out, $err) = $standby->psql('postgres', "SELECT credit_ledger.deduct(1, 1, 'd2')");
 like($err, qr/DETAIL:.*hot standby/, 'the refusal says why');
 is(run($worker), '0', 'no worker runs on the standby');
+
+# 1.1: credits that arrive later count on the standby from their instant on,
+# computed there (nothing can be written there). The primary's worker is
+# off meanwhile (ALTER SYSTEM is not replicated), and the instants are moved
+# back by an hour, as if the month and the hour had passed.
+$primary->safe_psql('postgres', q{ALTER SYSTEM SET credit_ledger.sweeper_enabled = off;
+	SELECT pg_reload_conf()});
+$primary->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'credit_ledger sweeper' AND datname IS NOT NULL");
+$primary->safe_psql('postgres', q{
+	SELECT credit_ledger.set_allowance(4, 'pro', 500, 'month', 100);
+	SELECT credit_ledger.deduct(4, 450, 'd4');
+	SELECT credit_ledger.grant_credits(5, 70, 'g5', effective_at => now() + interval '1 hour');
+	BEGIN;  -- one now(): the period's end and the next period's start stay one instant
+	UPDATE credit_ledger.bucket SET expires_at = now() - interval '1 minute' WHERE account_id = 4;
+	UPDATE credit_ledger.allowance SET next_issue_at = now() - interval '1 minute' WHERE account_id = 4;
+	UPDATE credit_ledger.bucket SET effective_at = now() - interval '1 minute' WHERE account_id = 5;
+	UPDATE credit_ledger.account SET next_expiry_at = now() - interval '1 minute' WHERE account_id IN (4, 5);
+	COMMIT});
+$primary->wait_for_catchup($standby);
+is(run(q{SELECT string_agg(balance::text, '|' ORDER BY account_id) FROM credit_ledger.accounts
+		WHERE account_id IN (4, 5)}),
+	'550|70', 'the standby counts a new allowance period (500 + 50 rolled over) and a grant now effective');
+is(run(q{SELECT count(*) FROM credit_ledger.entry WHERE account_id IN (4, 5)}), '3',
+	'... that nothing has written yet');
+$primary->safe_psql('postgres', q{ALTER SYSTEM RESET credit_ledger.sweeper_enabled; SELECT pg_reload_conf()});
 
 # promoted, it takes money calls and its worker starts
 $standby->promote;
