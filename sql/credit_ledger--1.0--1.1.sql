@@ -1307,6 +1307,28 @@ CREATE FUNCTION credit_ledger.spend_period(period text, at timestamptz,
 COMMENT ON FUNCTION credit_ledger.spend_period(text, timestamptz) IS
     'the UTC day, week (from Monday) or month that holds the instant at: [starts_at, resets_at); 22023 for another period';
 
+-- What the holds that capture on expiry and are past it, their capture
+-- not written yet, still hold for the subject (NULL: every subject), by
+-- expires_at in [since, until): consumption() counts them from their
+-- expiry on, a spend counter once the capture is written (the rule both
+-- set_spend_limit and verify() need).
+CREATE FUNCTION credit_ledger.due_captures(account_id bigint, subject text, since timestamptz,
+                                           until timestamptz)
+    RETURNS bigint
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(sum(h.amount - h.captured), 0)::bigint
+    FROM credit_ledger.hold h
+    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
+    WHERE h.account_id = due_captures.account_id AND h.state = 'pending'
+      AND h.on_expiry = 'capture' AND h.expires_at <= statement_timestamp()
+      AND h.expires_at >= due_captures.since AND h.expires_at < due_captures.until
+      AND (due_captures.subject IS NULL OR r.subject = due_captures.subject)
+$$;
+REVOKE ALL ON FUNCTION credit_ledger.due_captures(bigint, text, timestamptz, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION credit_ledger.due_captures(bigint, text, timestamptz, timestamptz) IS
+    'credits that holds capturing on expiry, past it and not yet written, still hold for the subject (NULL: all), by expires_at in [since, until): what consumption() counts before a spend counter does';
+
 CREATE FUNCTION credit_ledger.set_spend_limit(account_id bigint, period text, max_credits bigint,
                                               subject text DEFAULT NULL)
     RETURNS void
@@ -1341,11 +1363,14 @@ BEGIN
         WHERE l.account_id = set_spend_limit.account_id AND l.period = set_spend_limit.period
           AND l.subject IS NOT DISTINCT FROM set_spend_limit.subject;
     ELSE
-        -- a new limit counts what the period consumed so far and what is held
+        -- a new limit counts what the period consumed so far and what is held;
+        -- a due capture on expiry is counted when its capture is written
         INSERT INTO credit_ledger.spend_limit AS l (account_id, subject, period, max_credits,
                                                     period_start, used, held, set_at)
         SELECT set_spend_limit.account_id, set_spend_limit.subject, set_spend_limit.period,
-               set_spend_limit.max_credits, span.starts_at, c.credits,
+               set_spend_limit.max_credits, span.starts_at,
+               c.credits - credit_ledger.due_captures(set_spend_limit.account_id, set_spend_limit.subject,
+                                                      span.starts_at, span.resets_at),
                credit_ledger.held_for(set_spend_limit.account_id, set_spend_limit.subject), now_at
         FROM credit_ledger.consumption(set_spend_limit.account_id, span.starts_at, span.resets_at,
                                        set_spend_limit.subject) c
@@ -1483,13 +1508,7 @@ AS $$
         -- expires_at on; the counter counts it when the capture is written
         (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
          (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
-         (l.used + (SELECT COALESCE(sum(h.amount - h.captured), 0)
-                    FROM credit_ledger.hold h
-                    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
-                    WHERE h.account_id = l.account_id AND h.state = 'pending'
-                      AND h.on_expiry = 'capture' AND h.expires_at <= statement_timestamp()
-                      AND h.expires_at >= s.starts_at AND h.expires_at < s.resets_at
-                      AND (l.subject IS NULL OR r.subject = l.subject)))::text),
+         (l.used + credit_ledger.due_captures(l.account_id, l.subject, s.starts_at, s.resets_at))::text),
         (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
          credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
     ) AS c(check_name, expected, actual)
@@ -2473,13 +2492,7 @@ AS $$
         -- expires_at on; the counter counts it when the capture is written
         (format('spend limit %s %s: used is the period''s consumption', COALESCE(l.subject, '(account)'), l.period),
          (SELECT c.credits FROM credit_ledger.consumption(l.account_id, s.starts_at, s.resets_at, l.subject) c)::text,
-         (l.used + (SELECT COALESCE(sum(h.amount - h.captured), 0)
-                    FROM credit_ledger.hold h
-                    JOIN credit_ledger.entry r ON r.account_id = h.account_id AND r.event_id = h.event_id
-                    WHERE h.account_id = l.account_id AND h.state = 'pending'
-                      AND h.on_expiry = 'capture' AND h.expires_at <= statement_timestamp()
-                      AND h.expires_at >= s.starts_at AND h.expires_at < s.resets_at
-                      AND (l.subject IS NULL OR r.subject = l.subject)))::text),
+         (l.used + credit_ledger.due_captures(l.account_id, l.subject, s.starts_at, s.resets_at))::text),
         (format('spend limit %s %s: held is the pending holds', COALESCE(l.subject, '(account)'), l.period),
          credit_ledger.held_for(l.account_id, l.subject)::text, l.held::text)
     ) AS c(check_name, expected, actual)

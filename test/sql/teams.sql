@@ -204,3 +204,19 @@ SELECT amount, balance FROM credit_ledger.charge_usage(8510, 'tm-u2', 'tm', NULL
     '{"prompt_tokens": 40, "completion_tokens": 0}', subject => 'agent');
 SELECT subject, credits, calls FROM credit_ledger.consumption_by_subject(8510);
 SELECT count(*) AS inconsistencies FROM credit_ledger.verify(8510);
+
+-- a limit set while a hold that captures on expiry is past it, its capture
+-- not yet written, counts that hold once: when the capture is written
+SELECT balance FROM credit_ledger.grant_credits(8511, 1000, 'tm-g11');
+SELECT hold_id AS tm_due FROM credit_ledger.reserve(8511, 70, 'tm-r11', on_expiry => 'capture') \gset
+UPDATE credit_ledger.hold SET expires_at = statement_timestamp() - interval '1 second'
+WHERE account_id = 8511 AND hold_id = :tm_due;
+UPDATE credit_ledger.account SET next_expiry_at = statement_timestamp() - interval '1 second'
+WHERE account_id = 8511;
+SELECT credits FROM credit_ledger.consumption(8511);
+SELECT credit_ledger.set_spend_limit(8511, 'day', 500);
+SELECT count(*) AS inconsistencies FROM credit_ledger.verify(8511);
+SELECT amount FROM credit_ledger.deduct(8511, 1, 'tm-d11');
+SELECT subject, used, held, remaining FROM credit_ledger.limits(8511);
+SELECT credits FROM credit_ledger.consumption(8511);
+SELECT count(*) AS inconsistencies FROM credit_ledger.verify(8511);
