@@ -19,6 +19,47 @@
 #include "ledger/operation.h"
 #include "ledger/transfer.h"
 
+/* What transfer and transfer_hold take, in the same argument order. */
+typedef struct TransferArgs
+{
+	int64		from_account;
+	int64		to_account;
+	char	   *event_id;
+	Transfer	t;
+} TransferArgs;
+
+/* (from_account, to_account, amount, event_id, description, metadata), checked. */
+static void
+transfer_args(FunctionCallInfo fcinfo, TransferArgs *a)
+{
+	arg_require_not_null(fcinfo, 0, "from_account");
+	arg_require_not_null(fcinfo, 1, "to_account");
+	a->from_account = PG_GETARG_INT64(0);
+	a->to_account = PG_GETARG_INT64(1);
+	a->t.amount = arg_positive_amount(fcinfo, 2, "amount");
+	a->event_id = arg_event_id(fcinfo, 3, "event_id");
+	a->t.description = arg_optional_text(fcinfo, 4, "description");
+	a->t.metadata = arg_optional_jsonb(fcinfo, 5, "metadata", &a->t.has_metadata);
+	if (a->from_account == a->to_account)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a transfer needs two accounts"),
+				 errdetail("from_account and to_account are both %lld.",
+						   (long long) a->from_account)));
+}
+
+/*
+ * The sender's op with the fingerprint of transfer(): the same request,
+ * whether it runs on one server or as the saga's hold.
+ */
+static void
+transfer_op_init(LedgerOp *from, const TransferArgs *a)
+{
+	op_init(from, a->from_account, a->event_id, "transfer");
+	request_add_int64(&from->request, "to_account", a->to_account);
+	request_add_int64(&from->request, "amount", a->t.amount);
+}
+
 PG_FUNCTION_INFO_V1(credit_ledger_transfer);
 
 Datum
@@ -26,33 +67,15 @@ credit_ledger_transfer(PG_FUNCTION_ARGS)
 {
 	LedgerOp	from;
 	LedgerOp	to;
-	Transfer	t;
-	char	   *event_id;
-	int64		from_account;
-	int64		to_account;
+	TransferArgs a;
 	TupleDesc	tupdesc;
 	Datum		values[7];
 	bool		nulls[7] = {false};
 
-	arg_require_not_null(fcinfo, 0, "from_account");
-	arg_require_not_null(fcinfo, 1, "to_account");
-	from_account = PG_GETARG_INT64(0);
-	to_account = PG_GETARG_INT64(1);
-	t.amount = arg_positive_amount(fcinfo, 2, "amount");
-	event_id = arg_event_id(fcinfo, 3, "event_id");
-	t.description = arg_optional_text(fcinfo, 4, "description");
-	t.metadata = arg_optional_jsonb(fcinfo, 5, "metadata", &t.has_metadata);
-	if (from_account == to_account)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a transfer needs two accounts"),
-				 errdetail("from_account and to_account are both %lld.", (long long) from_account)));
-
-	op_init(&from, from_account, event_id, "transfer");
-	request_add_int64(&from.request, "to_account", to_account);
-	request_add_int64(&from.request, "amount", t.amount);
-	op_init(&to, to_account, NULL, "transfer");
-	transfer_run(&from, &to, &t);
+	transfer_args(fcinfo, &a);
+	transfer_op_init(&from, &a);
+	op_init(&to, a.to_account, NULL, "transfer");
+	transfer_run(&from, &to, &a.t);
 	transfer_end(&from, &to);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -117,31 +140,12 @@ credit_ledger_transfer_hold(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	LedgerOp	from;
-	Transfer	t;
+	TransferArgs a;
 	TransferLeg leg;
-	char	   *event_id;
-	int64		from_account;
-	int64		to_account;
 
-	arg_require_not_null(fcinfo, 0, "from_account");
-	arg_require_not_null(fcinfo, 1, "to_account");
-	from_account = PG_GETARG_INT64(0);
-	to_account = PG_GETARG_INT64(1);
-	t.amount = arg_positive_amount(fcinfo, 2, "amount");
-	event_id = arg_event_id(fcinfo, 3, "event_id");
-	t.description = arg_optional_text(fcinfo, 4, "description");
-	t.metadata = arg_optional_jsonb(fcinfo, 5, "metadata", &t.has_metadata);
-	if (from_account == to_account)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a transfer needs two accounts"),
-				 errdetail("from_account and to_account are both %lld.", (long long) from_account)));
-
-	/* the fingerprint of transfer(): the same request, whichever way it runs */
-	op_init(&from, from_account, event_id, "transfer");
-	request_add_int64(&from.request, "to_account", to_account);
-	request_add_int64(&from.request, "amount", t.amount);
-	transfer_hold(&from, to_account, &t, &leg, cxt);
+	transfer_args(fcinfo, &a);
+	transfer_op_init(&from, &a);
+	transfer_hold(&from, a.to_account, &a.t, &leg, cxt);
 	op_end(&from);
 	return transfer_step_result(fcinfo, &from, &leg, true);
 }
