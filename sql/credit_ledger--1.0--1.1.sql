@@ -1125,74 +1125,9 @@ COMMENT ON COLUMN credit_ledger.pending_holds.captured IS 'credits its captures 
 COMMENT ON COLUMN credit_ledger.pending_holds.on_expiry IS 'release or capture: what its expiry does with what it still holds';
 COMMENT ON COLUMN credit_ledger.pending_holds.lease IS 'true: the worker ends it when the session that reserved it is gone';
 
--- Exact figures, as in 1.0, with the holds of 1.1: a hold past its expiry
--- gives back what it still holds (release: its slices from expired buckets
--- lapse) or is charged it (capture: balance and total_consumed), written
--- or not.
-CREATE OR REPLACE VIEW credit_ledger.accounts AS
-SELECT a.account_id,
-       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged AS balance,
-       a.reserved OPERATOR(pg_catalog.-) dh.held AS reserved,
-       a.balance OPERATOR(pg_catalog.-) d.lapsed OPERATOR(pg_catalog.-) dh.charged
-           OPERATOR(pg_catalog.-) (a.reserved OPERATOR(pg_catalog.-) dh.held) AS available,
-       a.credit_limit,
-       a.status,
-       a.total_granted,
-       a.total_consumed OPERATOR(pg_catalog.+) dh.charged AS total_consumed,
-       a.total_expired OPERATOR(pg_catalog.+) d.lapsed AS total_expired,
-       a.total_refunded,
-       n.next_expiry_at,
-       n.next_expiry_amount,
-       a.metadata,
-       a.created_at,
-       a.status_reason,
-       a.status_changed_at
-FROM credit_ledger.account a
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-           THEN (SELECT COALESCE(pg_catalog.sum(b.remaining), 0)::bigint
-                 FROM credit_ledger.bucket b
-                 WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
-                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
-              OPERATOR(pg_catalog.+)
-                (SELECT COALESCE(pg_catalog.sum(s.amount), 0)::bigint
-                 FROM credit_ledger.hold h
-                 CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.slice_bucket_ids), pg_catalog.unnest(h.slice_amounts))
-                      AS s(bucket_id, amount)
-                 JOIN credit_ledger.bucket b
-                   ON b.account_id OPERATOR(pg_catalog.=) h.account_id
-                  AND b.bucket_id OPERATOR(pg_catalog.=) s.bucket_id
-                 WHERE h.account_id OPERATOR(pg_catalog.=) a.account_id
-                   AND h.state OPERATOR(pg_catalog.=) 'pending'
-                   AND h.on_expiry OPERATOR(pg_catalog.=) 'release'
-                   AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-                   AND b.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp())
-           ELSE 0 END AS lapsed
-) d
--- the holds past their expiry: what they still hold is no longer reserved,
--- and charged where they capture on expiry (nothing is read while the
--- account's next_expiry_at is ahead)
-CROSS JOIN LATERAL (
-    SELECT COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured), 0)::bigint AS held,
-           COALESCE(pg_catalog.sum(h.amount OPERATOR(pg_catalog.-) h.captured)
-               FILTER (WHERE h.on_expiry OPERATOR(pg_catalog.=) 'capture'), 0)::bigint AS charged
-    FROM credit_ledger.hold h
-    WHERE a.next_expiry_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-      AND h.account_id OPERATOR(pg_catalog.=) a.account_id
-      AND h.state OPERATOR(pg_catalog.=) 'pending'
-      AND h.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()
-) dh
-CROSS JOIN LATERAL (
-    SELECT pg_catalog.min(b.expires_at) AS next_expiry_at,
-           (pg_catalog.sum(b.remaining) FILTER (WHERE b.expires_at OPERATOR(pg_catalog.=)
-               (SELECT pg_catalog.min(b2.expires_at) FROM credit_ledger.bucket b2
-                WHERE b2.account_id OPERATOR(pg_catalog.=) a.account_id AND b2.live
-                  AND b2.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp())))::bigint
-               AS next_expiry_amount
-    FROM credit_ledger.bucket b
-    WHERE b.account_id OPERATOR(pg_catalog.=) a.account_id AND b.live
-      AND b.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()
-) n;
+-- The accounts view counts these holds (a hold past its expiry gives back
+-- what it still holds, or is charged it) in its one 1.1 definition, with
+-- the credits that arrive later: see "Credits that arrive later" below.
 COMMENT ON COLUMN credit_ledger.accounts.balance IS 'credits posted: live bucket credits plus held slices, minus debt, with due expiries applied (a hold that captures on expiry charged)';
 COMMENT ON COLUMN credit_ledger.accounts.total_consumed IS 'all credits consumed by deducts, captures, confirms, charges and negative adjustments (due captures on expiry included)';
 
@@ -2107,9 +2042,10 @@ SELECT r.account_id, r.bucket_id, r.source, r.live, r.expires_at
 FROM credit_ledger.arrivals r
 WHERE r.live OPERATOR(pg_catalog.>) 0 AND r.expires_at IS NOT NULL;
 
--- The exact figures count the arrivals: the view of the holds' section
--- above (due holds released or charged), plus what the arrivals bring
--- (g.granted), less what of them lapsed already, less the
+-- The exact figures of 1.1: 1.0's view with the holds of 1.1 (a hold past
+-- its expiry gives back what it still holds, its slices from expired
+-- buckets lapsing, or is charged it: balance and total_consumed, written
+-- or not), plus what the arrivals bring (g.granted), less what of them lapsed already, less the
 -- rolled-over part of an expired allowance bucket that 1.0's d.lapsed
 -- counts (g.moved: it went on into the next period's bucket); the next
 -- expiry among the live buckets and the arrivals. An account with nothing
